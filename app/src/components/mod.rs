@@ -1,0 +1,7 @@
+//! Reusable view pieces.
+
+pub mod empty;
+pub mod form;
+pub mod icons;
+pub mod layout;
+pub mod theme;

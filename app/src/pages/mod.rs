@@ -1,0 +1,9 @@
+//! One module per page; components end in `Page`.
+
+pub mod account;
+pub mod audit;
+pub mod dashboard;
+pub mod not_found;
+pub mod planned;
+pub mod signin;
+pub mod users;

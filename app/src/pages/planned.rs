@@ -1,0 +1,72 @@
+//! Pages whose features arrive with later issues. Each says plainly what it will hold; none shows
+//! invented data.
+
+use crate::components::empty::{EmptyState, PageHeader};
+use leptos::prelude::*;
+
+#[component]
+pub fn KeysPage() -> impl IntoView {
+    view! {
+        <PageHeader title="Keys" description="Virtual keys that teams use to call the gateway."/>
+        <EmptyState headline="No virtual keys yet: key management arrives with the portal issue."
+            coming=&[
+                "Search, filter and sort keys by team, owner, state and expiry.",
+                "Create keys with allowed models, budgets, rate limits and expiry; the secret is shown once.",
+                "Block, rotate with a grace period, and delete.",
+            ]/>
+    }
+}
+
+#[component]
+pub fn TeamsPage() -> impl IntoView {
+    view! {
+        <PageHeader title="Teams" description="Groups of users with a budget, limits and a self-service policy."/>
+        <EmptyState headline="No teams yet: team management arrives with the portal issue."
+            coming=&["Members with the roles team admin and member.", "A policy for the keys members may issue themselves."]/>
+    }
+}
+
+#[component]
+pub fn RoutesPage() -> impl IntoView {
+    view! {
+        <PageHeader title="Routes" description="Model names and the upstream deployments that serve them."/>
+        <EmptyState headline="No model routes yet: routes arrive with the gateway issue."
+            coming=&["Exact names, wildcards such as anthropic/*, and a catch-all.", "Deployments, strategies, retries, fallbacks and a test button."]/>
+    }
+}
+
+#[component]
+pub fn SpendPage() -> impl IntoView {
+    view! {
+        <PageHeader title="Spend" description="What each key, team, model and instance costs over time."/>
+        <EmptyState headline="No spend has been recorded yet."
+            coming=&["Charts by hour, day or month, grouped by key, team, user, model, provider or instance.", "A table under the chart and CSV export."]/>
+    }
+}
+
+#[component]
+pub fn LogsPage() -> impl IntoView {
+    view! {
+        <PageHeader title="Logs" description="Every request the gateway served."/>
+        <EmptyState headline="No requests have been logged yet."
+            coming=&["Filters by time, key, team, model, instance, pod, status and latency.", "A detail view per request: route, deployments tried, tokens, cost, timings."]/>
+    }
+}
+
+#[component]
+pub fn InstancesPage() -> impl IntoView {
+    view! {
+        <PageHeader title="Instances" description="Each named gateway instance and its pods, as Kubernetes and the heartbeats see them."/>
+        <EmptyState headline="No cluster is connected: the instance view arrives with the Kubernetes issue."
+            coming=&["Health per instance and per pod.", "Diagnoses such as a Service whose endpoints span several instances."]/>
+    }
+}
+
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    view! {
+        <PageHeader title="Settings" description="Credentials, price overrides and instances."/>
+        <EmptyState headline="Nothing to configure here yet."
+            coming=&["Upstream credentials (write-only secrets).", "Model price overrides.", "The list of gateway instances."]/>
+    }
+}

@@ -1,0 +1,1 @@
+//! Kubernetes instance discovery, health model and diagnoses (the Kubernetes issue fills this).

@@ -1,0 +1,17 @@
+//! Pure types and rules of Tollgate, shared by the wasm portal and every server crate.
+//!
+//! Nothing here does I/O: no tokio, sqlx or axum. Ids and secrets are generated only
+//! with the `gen` feature, which needs an OS random source.
+
+pub mod authz;
+pub mod ids;
+pub mod keys;
+pub mod model;
+pub mod money;
+pub mod time;
+pub mod validate;
+
+pub use authz::{Action, Actor, Denied, Target};
+pub use ids::{AuditId, CredentialId, DeploymentId, KeyId, RouteId, SessionId, TeamId, UserId};
+pub use money::Micros;
+pub use time::Timestamp;

@@ -1,0 +1,58 @@
+//! Entities the portal shows and the store keeps. Secrets and hashes are never part of these.
+
+use crate::authz::{GlobalRole, TeamRole};
+use crate::ids::{AuditId, TeamId, UserId};
+use crate::money::Micros;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub email: String,
+    pub name: String,
+    pub role: GlobalRole,
+    pub disabled: bool,
+    /// Set for a bootstrap or temporary password: the user must choose a new one first.
+    pub must_change_password: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Team {
+    pub id: TeamId,
+    pub name: String,
+    pub max_budget: Option<Micros>,
+    /// `1d`, `7d`, `30d`, `1mo`; `None` means the budget never resets.
+    pub budget_duration: Option<String>,
+    pub rpm_limit: Option<i64>,
+    pub tpm_limit: Option<i64>,
+    pub spend: Micros,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamMember {
+    pub team_id: TeamId,
+    pub user_id: UserId,
+    pub role: TeamRole,
+    pub added_at: Timestamp,
+}
+
+/// One change anyone made. `before`/`after` are JSON text with secrets already redacted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: AuditId,
+    pub ts: Timestamp,
+    pub actor_user_id: Option<UserId>,
+    /// Who, as shown: an email, or `master key`, or `system`.
+    pub actor_label: String,
+    /// `user.create`, `session.sign_in`, `team.update` ...
+    pub action: String,
+    pub object_type: String,
+    pub object_id: Option<String>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}

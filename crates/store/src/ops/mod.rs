@@ -1,0 +1,229 @@
+//! The queries, written once and compiled for each backend by macro.
+//!
+//! Every statement is SQL that both SQLite and Postgres accept: placeholders are `$1`, `$2` ...
+//! (SQLite reads them as numbered parameters), upserts use `ON CONFLICT ... DO UPDATE`, and
+//! single-statement updates use `RETURNING`. The only difference left is the uuid column type,
+//! so a backend module that invokes [`store_ops!`] must have in scope:
+//!
+//! - `Db`: its `sqlx::Database` (`sqlx::Sqlite` or `sqlx::Postgres`);
+//! - `id_arg(uuid::Uuid) -> impl Encode + Type`: how it binds a uuid (`String` or `Uuid`);
+//! - `impl DbRow for` its row type (see [`crate::rows`]);
+//! - `BACKEND`, `MIGRATOR` and `MIGRATIONS_TABLE_EXISTS` (see [`meta`]).
+//!
+//! Macros rather than generic functions: sqlx code generic over the database needs a
+//! higher-ranked bound for every type and executor it touches, on every function.
+
+pub(crate) mod audit;
+pub(crate) mod gateway;
+pub(crate) mod meta;
+pub(crate) mod sessions;
+pub(crate) mod teams;
+pub(crate) mod users;
+
+use crate::error::{Error, Result};
+use crate::types::Page;
+
+/// `LIMIT` and `OFFSET` as the `BIGINT`s both databases take.
+pub(crate) fn limit_offset(page: &Page) -> (i64, i64) {
+    (
+        i64::from(page.limit),
+        i64::try_from(page.offset).unwrap_or(i64::MAX),
+    )
+}
+
+/// An update or delete by key: it touched one row, or the row does not exist.
+pub(crate) fn one_row(rows_affected: u64) -> Result<()> {
+    if rows_affected == 0 {
+        Err(Error::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+/// Defines every shared query as a `pub(crate) async fn` in the invoking module.
+macro_rules! store_ops {
+    () => {
+        $crate::ops::meta::meta_ops!();
+        $crate::ops::users::user_ops!();
+        $crate::ops::sessions::session_ops!();
+        $crate::ops::teams::team_ops!();
+        $crate::ops::audit::audit_ops!();
+        $crate::ops::gateway::gateway_ops!();
+    };
+}
+pub(crate) use store_ops;
+
+/// Implements [`crate::Store`] for a backend type with a `pool` field, forwarding to the
+/// shared queries defined (by [`store_ops!`]) in module `$ops`, next to its `BACKEND`.
+macro_rules! impl_store {
+    ($store:ty, $ops:ident) => {
+        #[async_trait::async_trait]
+        impl $crate::Store for $store {
+            fn backend(&self) -> $crate::Backend {
+                $ops::BACKEND
+            }
+            async fn migrate(&self) -> $crate::Result<()> {
+                $ops::migrate(&self.pool).await
+            }
+            async fn readiness(&self) -> $crate::Result<$crate::Readiness> {
+                $ops::readiness(&self.pool).await
+            }
+            async fn close(&self) {
+                self.pool.close().await
+            }
+
+            async fn create_user(
+                &self,
+                u: &$crate::NewUser,
+            ) -> $crate::Result<tollgate_domain::model::User> {
+                $ops::create_user(&self.pool, u).await
+            }
+            async fn get_user(
+                &self,
+                id: tollgate_domain::UserId,
+            ) -> $crate::Result<tollgate_domain::model::User> {
+                $ops::get_user(&self.pool, id).await
+            }
+            async fn get_user_auth(&self, email: &str) -> $crate::Result<$crate::UserAuth> {
+                $ops::get_user_auth(&self.pool, email).await
+            }
+            async fn count_users(&self) -> $crate::Result<i64> {
+                $ops::count_users(&self.pool).await
+            }
+            async fn list_users(
+                &self,
+                page: &$crate::Page,
+            ) -> $crate::Result<Vec<tollgate_domain::model::User>> {
+                $ops::list_users(&self.pool, page).await
+            }
+            async fn set_password(
+                &self,
+                id: tollgate_domain::UserId,
+                hash: &str,
+                must_change: bool,
+                now: tollgate_domain::Timestamp,
+            ) -> $crate::Result<()> {
+                $ops::set_password(&self.pool, id, hash, must_change, now).await
+            }
+            async fn set_user_role(
+                &self,
+                id: tollgate_domain::UserId,
+                role: tollgate_domain::authz::GlobalRole,
+                now: tollgate_domain::Timestamp,
+            ) -> $crate::Result<()> {
+                $ops::set_user_role(&self.pool, id, role, now).await
+            }
+            async fn set_user_disabled(
+                &self,
+                id: tollgate_domain::UserId,
+                disabled: bool,
+                now: tollgate_domain::Timestamp,
+            ) -> $crate::Result<()> {
+                $ops::set_user_disabled(&self.pool, id, disabled, now).await
+            }
+            async fn delete_user(&self, id: tollgate_domain::UserId) -> $crate::Result<()> {
+                $ops::delete_user(&self.pool, id).await
+            }
+
+            async fn create_session(&self, s: &$crate::NewSession) -> $crate::Result<()> {
+                $ops::create_session(&self.pool, s).await
+            }
+            async fn get_session(
+                &self,
+                token_hash: &str,
+            ) -> $crate::Result<$crate::SessionWithUser> {
+                $ops::get_session(&self.pool, token_hash).await
+            }
+            async fn delete_session(&self, token_hash: &str) -> $crate::Result<()> {
+                $ops::delete_session(&self.pool, token_hash).await
+            }
+            async fn delete_user_sessions(
+                &self,
+                user_id: tollgate_domain::UserId,
+            ) -> $crate::Result<u64> {
+                $ops::delete_user_sessions(&self.pool, user_id).await
+            }
+            async fn delete_expired_sessions(
+                &self,
+                now: tollgate_domain::Timestamp,
+            ) -> $crate::Result<u64> {
+                $ops::delete_expired_sessions(&self.pool, now).await
+            }
+
+            async fn create_team(
+                &self,
+                t: &$crate::NewTeam,
+            ) -> $crate::Result<tollgate_domain::model::Team> {
+                $ops::create_team(&self.pool, t).await
+            }
+            async fn get_team(
+                &self,
+                id: tollgate_domain::TeamId,
+            ) -> $crate::Result<tollgate_domain::model::Team> {
+                $ops::get_team(&self.pool, id).await
+            }
+            async fn list_teams(
+                &self,
+                page: &$crate::Page,
+            ) -> $crate::Result<Vec<tollgate_domain::model::Team>> {
+                $ops::list_teams(&self.pool, page).await
+            }
+            async fn add_team_member(
+                &self,
+                team_id: tollgate_domain::TeamId,
+                user_id: tollgate_domain::UserId,
+                role: tollgate_domain::authz::TeamRole,
+                now: tollgate_domain::Timestamp,
+            ) -> $crate::Result<()> {
+                $ops::add_team_member(&self.pool, team_id, user_id, role, now).await
+            }
+            async fn remove_team_member(
+                &self,
+                team_id: tollgate_domain::TeamId,
+                user_id: tollgate_domain::UserId,
+            ) -> $crate::Result<()> {
+                $ops::remove_team_member(&self.pool, team_id, user_id).await
+            }
+            async fn list_team_members(
+                &self,
+                team_id: tollgate_domain::TeamId,
+            ) -> $crate::Result<Vec<tollgate_domain::model::TeamMember>> {
+                $ops::list_team_members(&self.pool, team_id).await
+            }
+            async fn memberships_of(
+                &self,
+                user_id: tollgate_domain::UserId,
+            ) -> $crate::Result<Vec<tollgate_domain::model::TeamMember>> {
+                $ops::memberships_of(&self.pool, user_id).await
+            }
+
+            async fn insert_audit(
+                &self,
+                entry: &tollgate_domain::model::AuditEntry,
+            ) -> $crate::Result<()> {
+                $ops::insert_audit(&self.pool, entry).await
+            }
+            async fn list_audit(
+                &self,
+                query: &$crate::AuditQuery,
+            ) -> $crate::Result<Vec<tollgate_domain::model::AuditEntry>> {
+                $ops::list_audit(&self.pool, query).await
+            }
+
+            async fn config_revision(&self) -> $crate::Result<i64> {
+                $ops::config_revision(&self.pool).await
+            }
+            async fn bump_config_revision(&self) -> $crate::Result<i64> {
+                $ops::bump_config_revision(&self.pool).await
+            }
+
+            async fn upsert_gateway_node(&self, node: &$crate::GatewayNode) -> $crate::Result<()> {
+                $ops::upsert_gateway_node(&self.pool, node).await
+            }
+            async fn list_gateway_nodes(&self) -> $crate::Result<Vec<$crate::GatewayNode>> {
+                $ops::list_gateway_nodes(&self.pool).await
+            }
+        }
+    };
+}
+pub(crate) use impl_store;

@@ -1,0 +1,70 @@
+//! The SQLite backend: one local file, the single-node default.
+
+use crate::error::{Error, Result};
+use crate::types::ConnectOptions;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use std::str::FromStr;
+use std::time::Duration;
+use uuid::Uuid;
+
+crate::rows::impl_db_row!(SqliteRow, uuid: String, crate::rows::parse_uuid);
+
+/// A store on a SQLite file.
+pub(crate) struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing, with its directory) the file named by a `sqlite:` URL.
+    pub(crate) async fn connect(url: &str, opts: &ConnectOptions) -> Result<SqliteStore> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|_| Error::Config("the SQLite URL is malformed".to_owned()))?
+            .create_if_missing(true)
+            // Readers do not block the writer; `NORMAL` is durable enough with WAL.
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            // Writers queue for the lock instead of failing at once.
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        if let Some(dir) = options.get_filename().parent()
+            && !dir.as_os_str().is_empty()
+        {
+            tokio::fs::create_dir_all(dir).await.map_err(|e| {
+                Error::Config(format!(
+                    "cannot create the directory {}: {e}",
+                    dir.display()
+                ))
+            })?;
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(opts.max_connections)
+            .acquire_timeout(opts.acquire_timeout)
+            .connect_with(options)
+            .await
+            .map_err(Error::db)?;
+        Ok(SqliteStore { pool })
+    }
+}
+
+/// The shared queries, compiled for SQLite.
+mod queries {
+    use super::Uuid;
+
+    type Db = sqlx::Sqlite;
+    pub(super) const BACKEND: crate::Backend = crate::Backend::Sqlite;
+    static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+    const MIGRATIONS_TABLE_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM sqlite_master \
+         WHERE type = 'table' AND name = '_sqlx_migrations') AS e";
+
+    /// Ids are stored as canonical text: hyphenated, lower-case.
+    fn id_arg(id: Uuid) -> String {
+        id.hyphenated().to_string()
+    }
+
+    crate::ops::store_ops!();
+}
+
+crate::ops::impl_store!(SqliteStore, queries);

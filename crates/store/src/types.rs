@@ -1,0 +1,213 @@
+//! What goes into and comes out of the store besides the domain entities.
+
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use tollgate_domain::authz::GlobalRole;
+use tollgate_domain::model::User;
+use tollgate_domain::{Micros, SessionId, TeamId, Timestamp, UserId};
+
+/// Which database a store talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    /// A local file: the single-node default.
+    Sqlite,
+    /// A shared server: the cluster mode.
+    Postgres,
+}
+
+impl Backend {
+    /// `sqlite` or `postgres`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How to open the connection pool.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectOptions {
+    /// The most connections the pool opens.
+    pub max_connections: u32,
+    /// How long an operation waits for a connection (and `connect` for the first one).
+    pub acquire_timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Whether the database answers and how far its schema is migrated.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Readiness {
+    /// Which database this is.
+    pub backend: Backend,
+    /// Whether a trivial query succeeded.
+    pub reachable: bool,
+    /// Migrations recorded as applied in the database (0 when unreachable).
+    pub migrations_applied: usize,
+    /// Migrations built into this binary.
+    pub migrations_expected: usize,
+}
+
+impl Readiness {
+    /// Reachable and fully migrated.
+    pub fn is_ready(&self) -> bool {
+        self.reachable && self.migrations_applied == self.migrations_expected
+    }
+}
+
+/// A window of a list ordered by the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Page {
+    /// At most this many rows.
+    pub limit: u32,
+    /// Rows skipped first.
+    pub offset: u64,
+}
+
+impl Page {
+    /// The first `limit` rows.
+    pub fn first(limit: u32) -> Page {
+        Page { limit, offset: 0 }
+    }
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Page::first(100)
+    }
+}
+
+/// A user to create; `id` and `now` are made by the caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewUser {
+    /// The new row's id.
+    pub id: UserId,
+    /// Normalised (trimmed, lower-case) by the caller.
+    pub email: String,
+    /// The display name.
+    pub name: String,
+    /// The installation-wide role.
+    pub role: GlobalRole,
+    /// The password hash (PHC string); never the password.
+    pub password_hash: String,
+    /// Whether the user must choose a new password at the next sign-in.
+    pub must_change_password: bool,
+    /// Written as both `created_at` and `updated_at`.
+    pub now: Timestamp,
+}
+
+/// A user with the hash to check a password against.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserAuth {
+    /// The user.
+    pub user: User,
+    /// The stored password hash.
+    pub password_hash: String,
+}
+
+/// A session to create; the cookie token itself is never stored, only its hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewSession {
+    /// The row id.
+    pub id: SessionId,
+    /// Whose session; `None` for a master-key session.
+    pub user_id: Option<UserId>,
+    /// SHA-256 hex of the cookie token.
+    pub token_hash: String,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it stops being valid.
+    pub expires_at: Timestamp,
+    /// The client address at sign-in, if known.
+    pub ip: Option<String>,
+    /// The client's `User-Agent` at sign-in, if sent.
+    pub user_agent: Option<String>,
+}
+
+/// A session row, without its token hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// The row id.
+    pub id: SessionId,
+    /// Whose session; `None` for a master-key session.
+    pub user_id: Option<UserId>,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it stops being valid (checked by the caller).
+    pub expires_at: Timestamp,
+}
+
+/// A session and the user it belongs to, read together.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionWithUser {
+    /// The session.
+    pub session: Session,
+    /// Its user, whatever their state (the caller checks `disabled`); `None` for a master-key session.
+    pub user: Option<User>,
+}
+
+/// A team to create; `id` and `now` are made by the caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewTeam {
+    /// The new row's id.
+    pub id: TeamId,
+    /// Unique among teams.
+    pub name: String,
+    /// Spend limit per budget window.
+    pub max_budget: Option<Micros>,
+    /// `1d`, `7d`, `30d`, `1mo`; `None`: the budget never resets.
+    pub budget_duration: Option<String>,
+    /// Requests per minute for the whole team.
+    pub rpm_limit: Option<i64>,
+    /// Tokens per minute for the whole team.
+    pub tpm_limit: Option<i64>,
+    /// Written as both `created_at` and `updated_at`.
+    pub now: Timestamp,
+}
+
+/// A filter on the audit log, read newest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// At most this many entries.
+    pub limit: u32,
+    /// Only entries strictly older than this (the last `ts` of the previous page).
+    pub before: Option<Timestamp>,
+    /// Only actions starting with this, such as `user.` (case-sensitive, no wildcards).
+    pub action_prefix: Option<String>,
+    /// Only entries about this kind of object.
+    pub object_type: Option<String>,
+}
+
+/// A gateway pod's heartbeat.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayNode {
+    /// The gateway instance (Deployment) name.
+    pub instance: String,
+    /// The pod (or host) name; unique within the instance.
+    pub pod: String,
+    /// The Tollgate version it runs.
+    pub version: String,
+    /// The configuration revision it has applied.
+    pub config_revision: i64,
+    /// When the process started.
+    pub started_at: Timestamp,
+    /// When this heartbeat was sent.
+    pub last_seen: Timestamp,
+    /// Requests being served at that moment.
+    pub in_flight: i64,
+}

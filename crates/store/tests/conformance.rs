@@ -1,0 +1,25 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The conformance suite: every test runs against SQLite and Postgres.
+//!
+//! `both!(name, ...)` turns each `async fn name(store: Arc<dyn Store>)` into `name::sqlite` (a
+//! fresh temporary file) and `name::postgres` (a fresh database on `TEST_DATABASE_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/postgres`). The Postgres variants fail, never skip, when
+//! the server cannot be reached.
+
+#[path = "conformance/harness.rs"]
+mod harness;
+
+#[path = "conformance/audit.rs"]
+mod audit;
+#[path = "conformance/connect.rs"]
+mod connect;
+#[path = "conformance/gateway.rs"]
+mod gateway;
+#[path = "conformance/hostile.rs"]
+mod hostile;
+#[path = "conformance/sessions.rs"]
+mod sessions;
+#[path = "conformance/teams.rs"]
+mod teams;
+#[path = "conformance/users.rs"]
+mod users;

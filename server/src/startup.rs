@@ -1,0 +1,195 @@
+//! Start-up: listen first (so health checks answer at once), then connect to the database with
+//! backoff, migrate, create the first admin, and switch the full application in.
+
+use crate::config::{Config, redact_url};
+use crate::heartbeat;
+use crate::web::{self, Health};
+use anyhow::Context as _;
+use secrecy::ExposeSecret;
+use std::future::IntoFuture as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tollgate_app::server::bootstrap::{self, Bootstrap};
+use tollgate_store::{ConnectOptions, Store};
+
+/// Which parts a process runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mode {
+    pub portal: bool,
+    pub gateway: bool,
+}
+
+impl Mode {
+    pub const SERVE: Mode = Mode {
+        portal: true,
+        gateway: true,
+    };
+    pub const GATEWAY: Mode = Mode {
+        portal: false,
+        gateway: true,
+    };
+    pub const PORTAL: Mode = Mode {
+        portal: true,
+        gateway: false,
+    };
+}
+
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+pub async fn serve(config: Config, mode: Mode) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let health = Health::starting("connecting to the database");
+    let (switch, app) = web::Switch::new();
+    let outer = web::outer_router(health.clone(), app);
+    let server = axum::serve(
+        listener,
+        outer.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .into_future();
+    let what = match (mode.portal, mode.gateway) {
+        (true, true) => "portal, admin API and gateway",
+        (true, false) => "portal and admin API",
+        _ => "gateway",
+    };
+    tracing::info!(%addr, "Tollgate {} ({what}) listening", env!("CARGO_PKG_VERSION"));
+    if mode.portal {
+        println!("Tollgate is running at http://{addr}");
+    }
+
+    let setup = async {
+        let store = connect_with_retry(&config, &health).await;
+        store.migrate().await.context("database migration failed")?;
+        if mode.portal {
+            bootstrap_admin(&config, store.as_ref()).await?;
+        }
+        let router = web::app_router(&config, store.clone(), mode);
+        switch.set(router);
+        health.set_running(store.clone());
+        tracing::info!(backend = store.backend().as_str(), "ready");
+        if mode.gateway {
+            tokio::spawn(heartbeat::run(
+                store,
+                config.instance.clone(),
+                heartbeat::pod_name(),
+            ));
+        }
+        anyhow::Ok(())
+    };
+    tokio::pin!(server);
+    tokio::select! {
+        served = &mut server => return served.context("HTTP server failed"),
+        done = setup => done?,
+    }
+    server.await.context("HTTP server failed")
+}
+
+/// `tollgate migrate`: a few attempts, then give up with the reason.
+pub async fn migrate_only(config: &Config) -> anyhow::Result<()> {
+    let url = config.database_url();
+    let mut last = None;
+    for attempt in 1..=5u32 {
+        match tollgate_store::connect(&url, &connect_options(config)).await {
+            Ok(store) => {
+                store.migrate().await.context("migration failed")?;
+                let r = store.readiness().await?;
+                println!(
+                    "{}: {} of {} migrations applied",
+                    redact_url(&url),
+                    r.migrations_applied,
+                    r.migrations_expected
+                );
+                return Ok(());
+            }
+            Err(e) => {
+                tracing::warn!(attempt, "database {} unreachable: {e}", redact_url(&url));
+                last = Some(e);
+                tokio::time::sleep(Duration::from_secs(u64::from(attempt))).await;
+            }
+        }
+    }
+    Err(anyhow::anyhow!(
+        "database {} unreachable after 5 attempts: {}",
+        redact_url(&url),
+        last.map(|e| e.to_string()).unwrap_or_default()
+    ))
+}
+
+fn connect_options(config: &Config) -> ConnectOptions {
+    ConnectOptions {
+        max_connections: config.database.max_connections,
+        acquire_timeout: Duration::from_secs(config.database.acquire_timeout_secs),
+    }
+}
+
+/// Retries until the database answers, doubling the wait up to 30 s; readiness says why it waits.
+async fn connect_with_retry(config: &Config, health: &Health) -> Arc<dyn Store> {
+    let url = config.database_url();
+    let mut delay = Duration::from_secs(1);
+    let mut attempt = 1u32;
+    loop {
+        match tollgate_store::connect(&url, &connect_options(config)).await {
+            Ok(store) => return store,
+            Err(e) => {
+                let detail = format!(
+                    "database {} unreachable ({e}); attempt {attempt}, retrying in {} s",
+                    redact_url(&url),
+                    delay.as_secs()
+                );
+                tracing::warn!("{detail}");
+                health.set_starting(detail);
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(MAX_BACKOFF);
+                attempt = attempt.saturating_add(1);
+            }
+        }
+    }
+}
+
+async fn bootstrap_admin(config: &Config, store: &dyn Store) -> anyhow::Result<()> {
+    let outcome = bootstrap::ensure_admin(
+        store,
+        config.admin_email.as_deref(),
+        config.admin_password.as_ref(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("cannot create the first admin: {e}"))?;
+    match outcome {
+        Bootstrap::NotNeeded => {}
+        Bootstrap::FromConfig { email } => {
+            tracing::info!(%email, "Bootstrap admin created from configuration")
+        }
+        Bootstrap::OneTime { email, password } => tracing::warn!(
+            "Bootstrap admin created: {email}, one-time password: {} (change it at first sign-in; it is not shown again)",
+            password.expose_secret()
+        ),
+    }
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,148 @@
+//! The admin REST API under `/api/v1` (master key as bearer, or an admin session). The portal
+//! issue grows it to keys, teams, routes and credentials; its error shape is fixed here.
+
+use axum::extract::{Query, Request, State};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use http::StatusCode;
+use serde::Deserialize;
+use serde_json::json;
+use tollgate_app::server::{PortalState, Principal};
+use tollgate_domain::{Action, Target};
+
+pub fn router(state: PortalState) -> Router {
+    Router::new()
+        .route("/api/v1/me", get(get_me))
+        .route("/api/v1/users", get(list_users))
+        .route("/api/v1/{*rest}", axum::routing::any(not_found))
+        .with_state(state)
+}
+
+/// The API's one error type: OpenAI-style `{"error":{"message","type","code"}}` bodies.
+#[derive(Debug)]
+pub enum ApiError {
+    Unauthenticated,
+    Forbidden,
+    BadRequest(String),
+    NotFound,
+    Unavailable,
+    Internal,
+}
+
+impl ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            ApiError::Unauthenticated => "authentication_error",
+            ApiError::Forbidden => "permission_error",
+            ApiError::BadRequest(_) => "invalid_request_error",
+            ApiError::NotFound => "not_found_error",
+            ApiError::Unavailable => "service_unavailable",
+            ApiError::Internal => "internal_error",
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            ApiError::Unauthenticated => {
+                "Send the master key as `Authorization: Bearer ...`, or sign in.".into()
+            }
+            ApiError::Forbidden => "You do not have permission to do this.".into(),
+            ApiError::BadRequest(m) => m.clone(),
+            ApiError::NotFound => "No such endpoint or object.".into(),
+            ApiError::Unavailable => "The database is unavailable right now.".into(),
+            ApiError::Internal => "Internal error; it has been logged.".into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": {
+            "message": self.message(),
+            "type": self.kind(),
+            "param": null,
+            "code": self.status_code().as_u16(),
+        }});
+        (self.status_code(), Json(body)).into_response()
+    }
+}
+
+impl From<tollgate_store::Error> for ApiError {
+    fn from(e: tollgate_store::Error) -> Self {
+        match e {
+            tollgate_store::Error::NotFound => ApiError::NotFound,
+            tollgate_store::Error::Conflict(m) => ApiError::BadRequest(m),
+            tollgate_store::Error::Unavailable(_) => ApiError::Unavailable,
+            other => {
+                tracing::error!(error = ?other, "store error in the admin API");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+fn principal(p: Option<Extension<Principal>>) -> Result<Principal, ApiError> {
+    p.map(|Extension(p)| p).ok_or(ApiError::Unauthenticated)
+}
+
+async fn get_me(p: Option<Extension<Principal>>) -> Result<Json<serde_json::Value>, ApiError> {
+    let p = principal(p)?;
+    Ok(Json(json!({
+        "label": p.label,
+        "user_id": p.actor.user_id,
+        "role": p.actor.role,
+        "teams": p.actor.teams.iter().map(|(t, r)| json!({"team_id": t, "role": r})).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageQuery {
+    #[serde(default = "default_limit")]
+    limit: u32,
+    #[serde(default)]
+    offset: u64,
+}
+
+fn default_limit() -> u32 {
+    100
+}
+
+async fn list_users(
+    State(state): State<PortalState>,
+    p: Option<Extension<Principal>>,
+    query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let p = principal(p)?;
+    p.actor
+        .authorize(Action::ReadUsers, Target::Global)
+        .map_err(|_| ApiError::Forbidden)?;
+    let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    if !(1..=1000).contains(&q.limit) {
+        return Err(ApiError::BadRequest("limit is 1 to 1000".into()));
+    }
+    let users = state
+        .store
+        .list_users(&tollgate_store::Page {
+            limit: q.limit,
+            offset: q.offset,
+        })
+        .await?;
+    Ok(Json(json!({ "data": users })))
+}
+
+pub async fn not_found(_req: Request) -> ApiError {
+    ApiError::NotFound
+}

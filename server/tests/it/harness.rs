@@ -1,0 +1,188 @@
+//! Starts `tollgate` as a child process on a free port with a fresh data directory, and reads
+//! its log for the bootstrap password.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_tollgate");
+
+pub struct Server {
+    pub base: String,
+    child: Child,
+    log: Arc<Mutex<String>>,
+    _data: tempfile::TempDir,
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `tollgate` command with no inherited `TOLLGATE_*` settings.
+pub fn command(args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("TOLLGATE_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("RUST_LOG", "info");
+    cmd
+}
+
+/// Which database a test server uses.
+pub enum Db {
+    Sqlite,
+    /// A fresh database on the test Postgres server.
+    Postgres,
+    /// A URL that cannot be reached.
+    Unreachable,
+}
+
+impl Server {
+    pub fn start(db: Db, extra_env: &[(&str, &str)]) -> Server {
+        let data = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut cmd = command(&["serve", "--listen", &format!("127.0.0.1:{port}")]);
+        cmd.env("TOLLGATE_DATA_DIR", data.path());
+        cmd.env("TOLLGATE_SITE_ROOT", data.path());
+        match db {
+            Db::Sqlite => {}
+            Db::Postgres => {
+                cmd.env("TOLLGATE_DATABASE_URL", fresh_postgres_database());
+            }
+            Db::Unreachable => {
+                let dead = free_port();
+                cmd.env(
+                    "TOLLGATE_DATABASE_URL",
+                    format!("postgres://postgres@127.0.0.1:{dead}/none"),
+                );
+            }
+        }
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn tollgate");
+        let log = Arc::new(Mutex::new(String::new()));
+        for stream in [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    log.lock().unwrap().push_str(&(line + "\n"));
+                }
+            });
+        }
+        Server {
+            base: format!("http://127.0.0.1:{port}"),
+            child,
+            log,
+            _data: data,
+        }
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until `/health/readiness` answers 200.
+    pub async fn ready(self) -> Server {
+        self.wait_for_status("/health/readiness", 200).await;
+        self
+    }
+
+    pub async fn wait_for_status(&self, path: &str, status: u16) -> reqwest::Response {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let client = reqwest::Client::new();
+        loop {
+            if let Ok(r) = client.get(format!("{}{path}", self.base)).send().await
+                && r.status().as_u16() == status
+            {
+                return r;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{path} never answered {status}; log:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The one-time password of the bootstrap admin, from the log.
+    pub async fn bootstrap_password(&self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let log = self.log();
+            if let Some(rest) = log.split("one-time password: ").nth(1) {
+                return rest.split_whitespace().next().unwrap().to_owned();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no bootstrap password in log:\n{log}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// A client that keeps cookies and sends a same-origin `Origin`, like the portal's pages.
+    pub fn browser(&self) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("origin", self.base.parse().unwrap());
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Creates an empty database on `TEST_DATABASE_URL` (default: the local server) and returns its URL.
+pub fn fresh_postgres_database() -> String {
+    let admin = std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let name = format!("tollgate_it_{}", uuid_like());
+    let status = Command::new("psql")
+        .args([admin.as_str(), "-qc", &format!("CREATE DATABASE {name}")])
+        .status()
+        .expect("psql must be installed to create a test database");
+    assert!(status.success(), "could not create {name} on {admin}");
+    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+    format!("{base}/{name}")
+}
+
+fn uuid_like() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{nanos:x}{}", std::process::id())
+}

@@ -1,0 +1,6 @@
+//! Integration tests of the `tollgate` binary: real processes, real HTTP, SQLite and Postgres.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod cli;
+mod harness;
+mod portal;
