@@ -39,6 +39,21 @@ impl AppError {
         AppError::Invalid(FieldError::new(field, message))
     }
 
+    /// The HTTP status a server function answers with this error.
+    pub fn status_code(&self) -> u16 {
+        match self {
+            AppError::Unauthenticated | AppError::BadCredentials => 401,
+            AppError::Forbidden | AppError::CrossSite => 403,
+            AppError::NotFound => 404,
+            AppError::Conflict(_) => 409,
+            AppError::Invalid(_) => 422,
+            AppError::TooManyAttempts(_) => 429,
+            AppError::Transport(_) => 400,
+            AppError::Unavailable => 503,
+            AppError::Internal => 500,
+        }
+    }
+
     /// The form field this error belongs to, if any.
     pub fn field(&self) -> Option<&str> {
         match self {

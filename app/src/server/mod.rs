@@ -29,3 +29,17 @@ pub fn portal_state() -> Result<PortalState, crate::error::AppError> {
         crate::error::AppError::Internal
     })
 }
+
+/// Sets the HTTP status of a server function's response from its error, so a wrong password is
+/// a 401 and a bad field a 422, not a 500. Every server function returns through this.
+pub fn reply<T>(result: Result<T, crate::error::AppError>) -> Result<T, crate::error::AppError> {
+    if let Err(e) = &result
+        && let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
+    {
+        response.set_status(
+            http::StatusCode::from_u16(e.status_code())
+                .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
+        );
+    }
+    result
+}

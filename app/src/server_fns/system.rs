@@ -26,28 +26,33 @@ pub struct GatewayNodeView {
 
 #[server(prefix = "/rpc", endpoint = "get_system_overview")]
 pub async fn get_system_overview() -> Result<SystemOverview, AppError> {
-    use tollgate_domain::{Action, Target};
-    let who = crate::server::principal()?;
-    who.actor.authorize(Action::ReadDashboard, Target::Global)?;
-    let store = crate::server::portal_state()?.store;
-    let readiness = store.readiness().await?;
-    let nodes = store.list_gateway_nodes().await?;
-    Ok(SystemOverview {
-        backend: readiness.backend.as_str().to_owned(),
-        migrations_applied: readiness.migrations_applied,
-        migrations_expected: readiness.migrations_expected,
-        users: store.count_users().await?,
-        config_revision: store.config_revision().await?,
-        gateway_nodes: nodes
-            .into_iter()
-            .map(|n| GatewayNodeView {
-                instance: n.instance,
-                pod: n.pod,
-                version: n.version,
-                config_revision: n.config_revision,
-                last_seen: n.last_seen,
-                in_flight: n.in_flight,
+    crate::server::reply(
+        async move {
+            use tollgate_domain::{Action, Target};
+            let who = crate::server::principal()?;
+            who.actor.authorize(Action::ReadDashboard, Target::Global)?;
+            let store = crate::server::portal_state()?.store;
+            let readiness = store.readiness().await?;
+            let nodes = store.list_gateway_nodes().await?;
+            Ok(SystemOverview {
+                backend: readiness.backend.as_str().to_owned(),
+                migrations_applied: readiness.migrations_applied,
+                migrations_expected: readiness.migrations_expected,
+                users: store.count_users().await?,
+                config_revision: store.config_revision().await?,
+                gateway_nodes: nodes
+                    .into_iter()
+                    .map(|n| GatewayNodeView {
+                        instance: n.instance,
+                        pod: n.pod,
+                        version: n.version,
+                        config_revision: n.config_revision,
+                        last_seen: n.last_seen,
+                        in_flight: n.in_flight,
+                    })
+                    .collect(),
             })
-            .collect(),
-    })
+        }
+        .await,
+    )
 }

@@ -7,11 +7,16 @@ use tollgate_domain::model::User;
 /// Users by email, a page at a time.
 #[server(prefix = "/rpc", endpoint = "list_users")]
 pub async fn list_users(offset: u64) -> Result<Vec<User>, AppError> {
-    use tollgate_domain::{Action, Target};
-    let who = crate::server::principal()?;
-    who.actor.authorize(Action::ReadUsers, Target::Global)?;
-    let store = crate::server::portal_state()?.store;
-    Ok(store
-        .list_users(&tollgate_store::Page { limit: 100, offset })
-        .await?)
+    crate::server::reply(
+        async move {
+            use tollgate_domain::{Action, Target};
+            let who = crate::server::principal()?;
+            who.actor.authorize(Action::ReadUsers, Target::Global)?;
+            let store = crate::server::portal_state()?.store;
+            Ok(store
+                .list_users(&tollgate_store::Page { limit: 100, offset })
+                .await?)
+        }
+        .await,
+    )
 }

@@ -8,6 +8,7 @@ pub mod ids;
 pub mod keys;
 pub mod model;
 pub mod money;
+pub mod routing;
 pub mod time;
 pub mod validate;
 

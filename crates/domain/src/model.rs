@@ -56,3 +56,47 @@ pub struct AuditEntry {
     pub before: Option<String>,
     pub after: Option<String>,
 }
+
+/// A virtual key as stored: everything but the secret (only its hash exists, held apart).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VirtualKey {
+    pub id: crate::ids::KeyId,
+    /// `sk-tg-abcd`
+    pub key_prefix: String,
+    /// `wxyz`
+    pub key_suffix: String,
+    pub alias: Option<String>,
+    pub team_id: Option<TeamId>,
+    pub user_id: Option<UserId>,
+    /// Model names or patterns; `None`: no restriction of its own.
+    pub allowed_models: Option<Vec<String>>,
+    /// Instance names; `None`: every instance.
+    pub allowed_instances: Option<Vec<String>>,
+    pub max_budget: Option<Micros>,
+    pub budget_duration: Option<String>,
+    pub soft_budget: Option<Micros>,
+    pub rpm_limit: Option<i64>,
+    pub tpm_limit: Option<i64>,
+    pub max_parallel: Option<i64>,
+    pub expires_at: Option<Timestamp>,
+    pub blocked: bool,
+    /// JSON object text.
+    pub metadata: Option<String>,
+    pub spend: Micros,
+    /// Optimistic concurrency: bumped by every update.
+    pub version: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+}
+
+impl VirtualKey {
+    /// `sk-tg-abcd...wxyz`
+    pub fn masked(&self) -> String {
+        crate::keys::masked(&self.key_prefix, &self.key_suffix)
+    }
+
+    pub fn is_expired(&self, now: Timestamp) -> bool {
+        self.expires_at.is_some_and(|e| e <= now)
+    }
+}

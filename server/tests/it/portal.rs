@@ -51,7 +51,7 @@ async fn first_run(db: Db) {
     assert_eq!(location(&home), "/signin");
 
     let wrong = sign_in(&browser, &s, "admin@localhost", "not the password").await;
-    assert!(!wrong.status().is_success());
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
     assert!(wrong.text().await.unwrap().contains("BadCredentials"));
     let unknown = sign_in(&browser, &s, "nobody@example.com", "not the password").await;
     assert!(
@@ -191,6 +191,7 @@ async fn forged_cookies_are_signed_out() {
         .send()
         .await
         .unwrap();
+    assert_eq!(rpc.status(), StatusCode::UNAUTHORIZED);
     assert!(rpc.text().await.unwrap().contains("Unauthenticated"));
 }
 

@@ -1,0 +1,214 @@
+// End-to-end harness: starts a real `tollgate serve` on a free port with a fresh
+// data directory, and a real Debian Chromium through playwright-core.
+//
+// Environment:
+//   TG_BIN        the server binary (default $CARGO_TARGET_DIR/debug/tollgate)
+//   TOLLGATE_SITE_ROOT  the built site (default $CARGO_TARGET_DIR/site-debug)
+//   CARGO_TARGET_DIR    default ~/.cache/tollgate/target, as in scripts/lib.sh
+//   CHROMIUM            the browser (default /usr/bin/chromium)
+import { spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const targetDir = process.env.CARGO_TARGET_DIR || join(homedir(), '.cache', 'tollgate', 'target');
+
+export const serverBin = process.env.TG_BIN || join(targetDir, 'debug', 'tollgate');
+export const siteRoot = process.env.TOLLGATE_SITE_ROOT || join(targetDir, 'site-debug');
+export const screenshotDir = join(here, 'screenshots');
+export const resultsDir = join(here, 'results');
+
+// The bootstrap admin's line, e.g. "... one-time password: Xy7... (change it at first sign-in)".
+const PASSWORD_LINE = /one-time password: (\S+)/;
+const READY_TIMEOUT_MS = 90_000;
+
+/** A TCP port nobody listens on right now (the OS picks it). */
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * The environment the server gets: ours, minus every inherited `TOLLGATE_*`
+ * (a developer's shell must not point the test at their database, and no
+ * `TOLLGATE_ADMIN_*` may exist, so that the server makes a bootstrap admin).
+ */
+function serverEnv(dataDir) {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!k.startsWith('TOLLGATE_')) env[k] = v;
+  }
+  env.TOLLGATE_DATA_DIR = dataDir;
+  env.TOLLGATE_SITE_ROOT = siteRoot;
+  // The bootstrap password is logged at info; a quieter RUST_LOG would hide it.
+  env.RUST_LOG = process.env.TOLLGATE_E2E_RUST_LOG || 'info';
+  env.NO_COLOR = '1';
+  return env;
+}
+
+/**
+ * Starts `tollgate serve` and waits until `/health/readiness` answers 200.
+ * Returns { url, port, adminPassword, log(), stop() }.
+ */
+export async function startServer(name = 'server') {
+  const port = await freePort();
+  const workDir = mkdtempSync(join(tmpdir(), 'tollgate-e2e-'));
+  const dataDir = join(workDir, 'data');
+  mkdirSync(dataDir);
+  mkdirSync(resultsDir, { recursive: true });
+  const logFile = join(resultsDir, `${name}.log`);
+  const logStream = createWriteStream(logFile);
+
+  // cwd is the temp dir too, so even a default ./data would not touch the clone.
+  const child = spawn(serverBin, ['serve', '--listen', `127.0.0.1:${port}`], {
+    cwd: workDir,
+    env: serverEnv(dataDir),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  let exited = null;
+  const capture = (chunk) => {
+    output += chunk.toString();
+    logStream.write(chunk);
+  };
+  child.stdout.on('data', capture);
+  child.stderr.on('data', capture);
+  child.on('error', (err) => {
+    exited = `could not be started (${err.message}); build it with scripts/build-site.sh debug or set TG_BIN`;
+  });
+  child.on('exit', (code, signal) => {
+    exited ??= `exited with ${signal ?? `code ${code}`} before it was ready`;
+  });
+  // A crashed test run must not leave a server behind.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.on('exit', killOnExit);
+
+  const url = `http://127.0.0.1:${port}`;
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    process.off('exit', killOnExit);
+    if (!exited && child.exitCode === null && child.signalCode === null) {
+      const gone = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const late = await Promise.race([gone.then(() => false), sleep(5_000, true, { ref: false })]);
+      if (late) child.kill('SIGKILL');
+    }
+    logStream.end();
+    rmSync(workDir, { recursive: true, force: true });
+  };
+  const fail = async (why) => {
+    await stop();
+    throw new Error(`${why}\n--- server log (${logFile}) ---\n${output.slice(-4000)}`);
+  };
+
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    if (exited) await fail(`tollgate ${exited}`);
+    if (Date.now() > deadline) await fail(`tollgate not ready after ${READY_TIMEOUT_MS / 1000} s`);
+    try {
+      const res = await fetch(`${url}/health/readiness`);
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    await sleep(200);
+  }
+
+  // The password line is normally printed before the listener is ready; allow a moment.
+  let match = PASSWORD_LINE.exec(output);
+  for (let i = 0; !match && i < 25; i++) {
+    await sleep(200);
+    match = PASSWORD_LINE.exec(output);
+  }
+  return {
+    url,
+    port,
+    adminPassword: match ? match[1] : null,
+    log: () => output,
+    logFile,
+    stop,
+  };
+}
+
+/** Chromium switches for a root user in a container with no GPU and no network. */
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-sync',
+];
+
+/**
+ * Launches Debian's Chromium with a fresh profile (Playwright takes the
+ * profile directory as an argument instead of `--user-data-dir`).
+ * Returns { context, page, errors, close() }; `errors` collects uncaught page errors.
+ */
+export async function launchBrowser() {
+  const { chromium } = await import('playwright-core');
+  const profile = mkdtempSync(join(tmpdir(), 'tollgate-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1280, height: 800 },
+  });
+  context.setDefaultTimeout(15_000);
+  context.setDefaultNavigationTimeout(30_000);
+  const page = context.pages()[0] ?? (await context.newPage());
+  const errors = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  page.on('console', (msg) => {
+    if (msg.type() !== 'error') return;
+    const at = msg.location()?.url;
+    console.error(`[browser console] ${msg.text()}${at ? ` (${at})` : ''}`);
+  });
+  return {
+    context,
+    page,
+    errors,
+    close: async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Saves a full-page screenshot as end2end/screenshots/<name>.png. */
+export async function screenshot(page, name) {
+  mkdirSync(screenshotDir, { recursive: true });
+  // `animations: 'disabled'` ends CSS transitions, so a theme switch is not caught halfway.
+  await page.screenshot({
+    path: join(screenshotDir, `${name}.png`),
+    fullPage: true,
+    animations: 'disabled',
+  });
+}
+
+/** Waits until the app has hydrated (it sets `data-hydrated="true"` on <html>). */
+export async function hydrated(page) {
+  await page.waitForFunction(() => document.documentElement.dataset.hydrated === 'true', null, {
+    timeout: 20_000,
+  });
+}
+
+/** The current path of a page, without query or hash. */
+export function pathOf(page) {
+  return new URL(page.url()).pathname;
+}
