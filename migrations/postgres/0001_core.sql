@@ -3,7 +3,8 @@
 --
 -- Conventions: ids are uuid (made by the application, UUID v7); every timestamp is BIGINT
 -- milliseconds since the Unix epoch, UTC; money is BIGINT micro-dollars; prices are micro-dollars
--- per million tokens; JSON is jsonb (audit before/after excepted: kept verbatim as text).
+-- per million tokens; JSON is jsonb, except where it is kept verbatim or compared as text: audit
+-- before/after, key metadata, route header_match.
 -- Enum-like text columns carry no CHECK constraint: the store rejects unknown values when it reads
 -- them, and a new value stays a code change on both backends (SQLite cannot alter a CHECK).
 
@@ -87,7 +88,8 @@ CREATE TABLE virtual_keys (
     max_parallel      bigint,
     expires_at        bigint,
     blocked           boolean NOT NULL DEFAULT false,
-    metadata          jsonb,
+    -- A JSON object, kept verbatim (text, so it reads back exactly as written).
+    metadata          text,
     spend             bigint NOT NULL DEFAULT 0,
     -- Optimistic concurrency: every update checks and increments it.
     version           bigint NOT NULL DEFAULT 0,
@@ -129,22 +131,27 @@ CREATE TABLE routes (
     instance               text,
     -- An exact name, a prefix wildcard (`anthropic/*`) or `*`.
     model_name             text NOT NULL,
+    -- Set: this route is an alias of that model name, and has no deployments.
+    alias_of               text,
     -- weighted | least_busy | lowest_latency
     strategy               text NOT NULL DEFAULT 'weighted',
     timeout_ms             bigint,
     stream_idle_timeout_ms bigint,
     retries                bigint NOT NULL DEFAULT 0,
-    -- JSON array of model names to try next.
-    fallbacks              jsonb,
-    -- JSON object: header name to required value.
-    header_match           jsonb,
+    -- JSON array of model names to try next; `[]`: none.
+    fallbacks              jsonb NOT NULL DEFAULT '[]',
+    -- JSON object, header name to required value, in canonical form: keys sorted, no spaces,
+    -- `{}` when empty. Text on both backends so the unique index below compares it exactly.
+    header_match           text NOT NULL DEFAULT '{}',
     -- db | config
     source                 text NOT NULL DEFAULT 'db',
     created_at             bigint NOT NULL,
     updated_at             bigint NOT NULL
 );
--- One route per (instance, model); NULL (all instances) is unique too.
-CREATE UNIQUE INDEX routes_instance_model_name_key ON routes ((COALESCE(instance, '')), model_name);
+-- One route per (instance, model, header match); NULL (all instances) is unique too. A canary
+-- route (`{"x-canary":"true"}`) can sit next to the plain route of the same name.
+CREATE UNIQUE INDEX routes_instance_model_header_key
+    ON routes ((COALESCE(instance, '')), model_name, header_match);
 
 CREATE TABLE deployments (
     id                     uuid PRIMARY KEY,

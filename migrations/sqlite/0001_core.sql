@@ -89,6 +89,7 @@ CREATE TABLE virtual_keys (
     max_parallel      INTEGER,
     expires_at        INTEGER,
     blocked           INTEGER NOT NULL DEFAULT 0,
+    -- A JSON object, kept verbatim (TEXT, so it reads back exactly as written).
     metadata          TEXT,
     spend             INTEGER NOT NULL DEFAULT 0,
     -- Optimistic concurrency: every update checks and increments it.
@@ -131,22 +132,27 @@ CREATE TABLE routes (
     instance               TEXT,
     -- An exact name, a prefix wildcard (`anthropic/*`) or `*`.
     model_name             TEXT NOT NULL,
+    -- Set: this route is an alias of that model name, and has no deployments.
+    alias_of               TEXT,
     -- weighted | least_busy | lowest_latency
     strategy               TEXT NOT NULL DEFAULT 'weighted',
     timeout_ms             INTEGER,
     stream_idle_timeout_ms INTEGER,
     retries                INTEGER NOT NULL DEFAULT 0,
-    -- JSON array of model names to try next.
-    fallbacks              TEXT,
-    -- JSON object: header name to required value.
-    header_match           TEXT,
+    -- JSON array of model names to try next; `[]`: none.
+    fallbacks              TEXT NOT NULL DEFAULT '[]',
+    -- JSON object, header name to required value, in canonical form: keys sorted, no spaces,
+    -- `{}` when empty. Text on both backends so the unique index below compares it exactly.
+    header_match           TEXT NOT NULL DEFAULT '{}',
     -- db | config
     source                 TEXT NOT NULL DEFAULT 'db',
     created_at             INTEGER NOT NULL,
     updated_at             INTEGER NOT NULL
 ) STRICT;
--- One route per (instance, model); NULL (all instances) is unique too.
-CREATE UNIQUE INDEX routes_instance_model_name_key ON routes ((COALESCE(instance, '')), model_name);
+-- One route per (instance, model, header match); NULL (all instances) is unique too. A canary
+-- route (`{"x-canary":"true"}`) can sit next to the plain route of the same name.
+CREATE UNIQUE INDEX routes_instance_model_header_key
+    ON routes ((COALESCE(instance, '')), model_name, header_match);
 
 CREATE TABLE deployments (
     id                     TEXT PRIMARY KEY,

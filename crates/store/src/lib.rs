@@ -5,9 +5,13 @@
 //! backends run the same SQL where they can and pass one conformance suite
 //! (`tests/conformance.rs`). Migrations live in `migrations/{sqlite,postgres}` at the workspace
 //! root, with the same file names, and are embedded in the binary.
+//!
+//! Every configuration change bumps a revision, and [`Store::subscribe_changes`] hears of it:
+//! through `LISTEN/NOTIFY` from any process on Postgres, in process on SQLite.
 
 #![warn(missing_docs)]
 
+mod changes;
 mod error;
 mod ops;
 mod postgres;
@@ -19,8 +23,8 @@ mod types;
 pub use error::{Error, Result};
 pub use store::Store;
 pub use types::{
-    AuditQuery, Backend, ConnectOptions, GatewayNode, NewSession, NewTeam, NewUser, Page,
-    Readiness, Session, SessionWithUser, UserAuth,
+    AuditQuery, Backend, ConnectOptions, CredentialSecret, GatewayNode, KeyRecord, NewCredential,
+    NewKey, NewSession, NewTeam, NewUser, Page, Readiness, Session, SessionWithUser, UserAuth,
 };
 
 use std::sync::Arc;

@@ -1,5 +1,6 @@
 //! The Postgres backend: the shared database of a cluster.
 
+use crate::changes::PgChanges;
 use crate::error::{Error, Result};
 use crate::types::ConnectOptions;
 use sqlx::Connection;
@@ -12,6 +13,7 @@ crate::rows::impl_db_row!(PgRow, uuid: Uuid, Ok);
 /// A store on a Postgres database.
 pub(crate) struct PgStore {
     pool: PgPool,
+    changes: PgChanges,
 }
 
 impl PgStore {
@@ -34,11 +36,22 @@ impl PgStore {
                 ));
             }
         }
+        // The change feed's one connection is apart from the pool: it is held for as long as the
+        // store lives, and is opened only when someone subscribes.
+        let listen_pool = PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(opts.acquire_timeout)
+            .max_lifetime(None)
+            .idle_timeout(None)
+            .connect_lazy_with(options.clone());
         let pool = PgPoolOptions::new()
             .max_connections(opts.max_connections)
             .acquire_timeout(opts.acquire_timeout)
             .connect_lazy_with(options);
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            changes: PgChanges::new(pool.clone(), listen_pool),
+            pool,
+        })
     }
 }
 
@@ -50,6 +63,17 @@ mod queries {
     pub(super) const BACKEND: crate::Backend = crate::Backend::Postgres;
     static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
     const MIGRATIONS_TABLE_EXISTS: &str = "SELECT to_regclass('_sqlx_migrations') IS NOT NULL AS e";
+    /// The bump and its notification in one statement, hence one transaction: listeners hear
+    /// of the revision when, and only if, it is committed.
+    const BUMP_REVISION: &str = concat!(
+        "WITH bumped AS (UPDATE config_revision SET revision = revision + 1 WHERE id = 1 \
+         RETURNING revision) SELECT b.revision FROM bumped b, pg_notify('",
+        crate::changes::channel!(),
+        "', b.revision::text) AS n"
+    );
+    /// Read committed would let the second read of `list_routes` see a later commit.
+    const SNAPSHOT_READ: Option<&str> =
+        Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
 
     /// Ids are native `uuid`.
     fn id_arg(id: Uuid) -> Uuid {

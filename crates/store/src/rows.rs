@@ -4,12 +4,16 @@
 //! [`DbRow`] hides that, so every mapper below is written once.
 
 use crate::error::{Error, Result};
+use std::collections::BTreeMap;
 use tollgate_domain::authz::{GlobalRole, TeamRole};
-use tollgate_domain::model::{AuditEntry, Team, TeamMember, User};
+use tollgate_domain::model::{AuditEntry, Team, TeamMember, User, VirtualKey};
+use tollgate_domain::routing::{
+    Credential, Deployment, ProviderKind, Route, RouteSource, Strategy,
+};
 use tollgate_domain::{Micros, Timestamp};
 use uuid::Uuid;
 
-use crate::types::{GatewayNode, Session};
+use crate::types::{CredentialSecret, GatewayNode, Session};
 
 /// Typed column access shared by `SqliteRow` and `PgRow`.
 pub(crate) trait DbRow {
@@ -27,6 +31,10 @@ pub(crate) trait DbRow {
     fn opt_int(&self, col: &str) -> Result<Option<i64>>;
     /// A non-null boolean column.
     fn flag(&self, col: &str) -> Result<bool>;
+    /// A nullable byte-string column.
+    fn opt_bytes(&self, col: &str) -> Result<Option<Vec<u8>>>;
+    /// A nullable JSON column (`jsonb` on Postgres, `TEXT` on SQLite).
+    fn opt_json<T: serde::de::DeserializeOwned>(&self, col: &str) -> Result<Option<T>>;
 
     /// A non-null timestamp column.
     fn ts(&self, col: &str) -> Result<Timestamp> {
@@ -60,6 +68,17 @@ macro_rules! impl_db_row {
             }
             fn flag(&self, col: &str) -> $crate::Result<bool> {
                 sqlx::Row::try_get(self, col).map_err($crate::Error::db)
+            }
+            fn opt_bytes(&self, col: &str) -> $crate::Result<Option<Vec<u8>>> {
+                sqlx::Row::try_get(self, col).map_err($crate::Error::db)
+            }
+            fn opt_json<T: serde::de::DeserializeOwned>(
+                &self,
+                col: &str,
+            ) -> $crate::Result<Option<T>> {
+                let v: Option<sqlx::types::Json<T>> =
+                    sqlx::Row::try_get(self, col).map_err($crate::Error::db)?;
+                Ok(v.map(|j| j.0))
             }
         }
     };
@@ -190,6 +209,163 @@ pub(crate) fn gateway_node(r: &impl DbRow) -> Result<GatewayNode> {
         last_seen: r.ts("last_seen")?,
         in_flight: r.int("in_flight")?,
     })
+}
+
+macro_rules! key_cols {
+    () => {
+        "id, key_prefix, key_suffix, alias, team_id, user_id, allowed_models, \
+         allowed_instances, max_budget, budget_duration, soft_budget, rpm_limit, tpm_limit, \
+         max_parallel, expires_at, blocked, metadata, spend, version, created_at, updated_at, \
+         last_used_at"
+    };
+}
+pub(crate) use key_cols;
+
+pub(crate) fn key(r: &impl DbRow) -> Result<VirtualKey> {
+    Ok(VirtualKey {
+        id: r.uuid("id")?.into(),
+        key_prefix: r.text("key_prefix")?,
+        key_suffix: r.text("key_suffix")?,
+        alias: r.opt_text("alias")?,
+        team_id: r.opt_uuid("team_id")?.map(Into::into),
+        user_id: r.opt_uuid("user_id")?.map(Into::into),
+        allowed_models: r.opt_json("allowed_models")?,
+        allowed_instances: r.opt_json("allowed_instances")?,
+        max_budget: r.opt_int("max_budget")?.map(Micros),
+        budget_duration: r.opt_text("budget_duration")?,
+        soft_budget: r.opt_int("soft_budget")?.map(Micros),
+        rpm_limit: r.opt_int("rpm_limit")?,
+        tpm_limit: r.opt_int("tpm_limit")?,
+        max_parallel: r.opt_int("max_parallel")?,
+        expires_at: r.opt_int("expires_at")?.map(Timestamp),
+        blocked: r.flag("blocked")?,
+        metadata: r.opt_text("metadata")?,
+        spend: Micros(r.int("spend")?),
+        version: r.int("version")?,
+        created_at: r.ts("created_at")?,
+        updated_at: r.ts("updated_at")?,
+        last_used_at: r.opt_int("last_used_at")?.map(Timestamp),
+    })
+}
+
+macro_rules! route_cols {
+    () => {
+        "id, instance, model_name, alias_of, strategy, timeout_ms, stream_idle_timeout_ms, \
+         retries, fallbacks, header_match, source, created_at, updated_at"
+    };
+}
+pub(crate) use route_cols;
+
+/// A route without its deployments (read apart and added by the caller).
+pub(crate) fn route(r: &impl DbRow) -> Result<Route> {
+    let strategy = r.text("strategy")?;
+    let source = r.text("source")?;
+    let header_match = r.text("header_match")?;
+    Ok(Route {
+        id: r.uuid("id")?.into(),
+        instance: r.opt_text("instance")?,
+        model_name: r.text("model_name")?,
+        alias_of: r.opt_text("alias_of")?,
+        strategy: Strategy::parse(&strategy)
+            .ok_or_else(|| unknown("routes.strategy", &strategy))?,
+        timeout_ms: r.opt_int("timeout_ms")?,
+        stream_idle_timeout_ms: r.opt_int("stream_idle_timeout_ms")?,
+        retries: r.int("retries")?,
+        fallbacks: r.opt_json("fallbacks")?.unwrap_or_default(),
+        header_match: serde_json::from_str::<BTreeMap<String, String>>(&header_match)
+            .map_err(|_| unknown("routes.header_match", &header_match))?,
+        source: parse_source(&source).ok_or_else(|| unknown("routes.source", &source))?,
+        deployments: Vec::new(),
+        created_at: r.ts("created_at")?,
+        updated_at: r.ts("updated_at")?,
+    })
+}
+
+/// `header_match` as stored: compact JSON with keys in byte order (a `BTreeMap`'s), so equal
+/// maps are equal text and the unique index on routes can compare them.
+pub(crate) fn header_match_text(m: &BTreeMap<String, String>) -> Result<String> {
+    serde_json::to_string(m).map_err(|e| Error::Internal(format!("header_match: {e}")))
+}
+
+/// How [`RouteSource`] is spelled in `routes.source`.
+pub(crate) fn source_str(s: RouteSource) -> &'static str {
+    match s {
+        RouteSource::Db => "db",
+        RouteSource::Config => "config",
+    }
+}
+
+fn parse_source(s: &str) -> Option<RouteSource> {
+    [RouteSource::Db, RouteSource::Config]
+        .into_iter()
+        .find(|x| source_str(*x) == s)
+}
+
+macro_rules! deployment_cols {
+    () => {
+        "id, route_id, provider, upstream_model, api_base, api_version, credential_id, weight, \
+         rpm_limit, tpm_limit, enabled, input_price_per_mtok, output_price_per_mtok, \
+         created_at, updated_at"
+    };
+}
+pub(crate) use deployment_cols;
+
+pub(crate) fn deployment(r: &impl DbRow) -> Result<Deployment> {
+    let provider = r.text("provider")?;
+    Ok(Deployment {
+        id: r.uuid("id")?.into(),
+        route_id: r.uuid("route_id")?.into(),
+        provider: ProviderKind::parse(&provider)
+            .ok_or_else(|| unknown("deployments.provider", &provider))?,
+        upstream_model: r.text("upstream_model")?,
+        api_base: r.opt_text("api_base")?,
+        api_version: r.opt_text("api_version")?,
+        credential_id: r.opt_uuid("credential_id")?.map(Into::into),
+        weight: r.int("weight")?,
+        rpm_limit: r.opt_int("rpm_limit")?,
+        tpm_limit: r.opt_int("tpm_limit")?,
+        enabled: r.flag("enabled")?,
+        input_price_per_mtok: r.opt_int("input_price_per_mtok")?.map(Micros),
+        output_price_per_mtok: r.opt_int("output_price_per_mtok")?.map(Micros),
+        created_at: r.ts("created_at")?,
+        updated_at: r.ts("updated_at")?,
+    })
+}
+
+/// Credential columns without the encrypted secret: listing never reads it.
+macro_rules! credential_cols {
+    () => {
+        "id, name, provider, secret_ref, created_at, updated_at"
+    };
+}
+pub(crate) use credential_cols;
+
+pub(crate) fn credential(r: &impl DbRow) -> Result<Credential> {
+    Ok(Credential {
+        id: r.uuid("id")?.into(),
+        name: r.text("name")?,
+        provider: r.text("provider")?,
+        reference: r.opt_text("secret_ref")?,
+        created_at: r.ts("created_at")?,
+        updated_at: r.ts("updated_at")?,
+    })
+}
+
+pub(crate) fn credential_secret(r: &impl DbRow) -> Result<CredentialSecret> {
+    match (
+        r.opt_bytes("secret_ciphertext")?,
+        r.opt_bytes("secret_nonce")?,
+        r.opt_text("secret_ref")?,
+    ) {
+        (Some(ciphertext), Some(nonce), None) => {
+            Ok(CredentialSecret::Encrypted { ciphertext, nonce })
+        }
+        (None, None, Some(reference)) => Ok(CredentialSecret::Reference(reference)),
+        // The table's CHECK constraint rules this out.
+        _ => Err(Error::Internal(
+            "a credential has neither or both kinds of secret".to_owned(),
+        )),
+    }
 }
 
 /// A stored enum value this build does not know (a newer build wrote it, or a manual edit).

@@ -1,5 +1,6 @@
 //! The SQLite backend: one local file, the single-node default.
 
+use crate::changes::LocalChanges;
 use crate::error::{Error, Result};
 use crate::types::ConnectOptions;
 use sqlx::sqlite::{
@@ -15,6 +16,8 @@ crate::rows::impl_db_row!(SqliteRow, uuid: String, crate::rows::parse_uuid);
 /// A store on a SQLite file.
 pub(crate) struct SqliteStore {
     pool: SqlitePool,
+    /// In process: another process on the same file hears nothing (SQLite is single-node).
+    changes: LocalChanges,
 }
 
 impl SqliteStore {
@@ -45,7 +48,10 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(Error::db)?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            changes: LocalChanges::new(),
+        })
     }
 }
 
@@ -58,6 +64,10 @@ mod queries {
     static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
     const MIGRATIONS_TABLE_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM sqlite_master \
          WHERE type = 'table' AND name = '_sqlx_migrations') AS e";
+    const BUMP_REVISION: &str =
+        "UPDATE config_revision SET revision = revision + 1 WHERE id = 1 RETURNING revision";
+    /// A SQLite transaction reads one snapshot (WAL) from its first read on.
+    const SNAPSHOT_READ: Option<&str> = None;
 
     /// Ids are stored as canonical text: hyphenated, lower-case.
     fn id_arg(id: Uuid) -> String {

@@ -2,13 +2,15 @@
 
 use crate::error::Result;
 use crate::types::{
-    AuditQuery, Backend, GatewayNode, NewSession, NewTeam, NewUser, Page, Readiness,
-    SessionWithUser, UserAuth,
+    AuditQuery, Backend, CredentialSecret, GatewayNode, KeyRecord, NewCredential, NewKey,
+    NewSession, NewTeam, NewUser, Page, Readiness, SessionWithUser, UserAuth,
 };
 use async_trait::async_trait;
+use tokio::sync::broadcast;
 use tollgate_domain::authz::{GlobalRole, TeamRole};
-use tollgate_domain::model::{AuditEntry, Team, TeamMember, User};
-use tollgate_domain::{TeamId, Timestamp, UserId};
+use tollgate_domain::model::{AuditEntry, Team, TeamMember, User, VirtualKey};
+use tollgate_domain::routing::{Credential, Route};
+use tollgate_domain::{CredentialId, KeyId, RouteId, TeamId, Timestamp, UserId};
 
 /// The database behind Tollgate, used as `Arc<dyn Store>`.
 ///
@@ -95,8 +97,58 @@ pub trait Store: Send + Sync + 'static {
     // Configuration revision.
     /// The current configuration revision (0 before any change).
     async fn config_revision(&self) -> Result<i64>;
-    /// Atomically adds one to the revision and returns the new value.
+    /// Atomically adds one to the revision, tells the change feed, and returns the new value.
     async fn bump_config_revision(&self) -> Result<i64>;
+    /// The change feed: every new revision, from this process and (on Postgres) every other.
+    ///
+    /// A revision may come more than once (after the feed reconnects it sends the current one,
+    /// since notifications sent meanwhile are lost) and a slow receiver may see `Lagged`: either
+    /// way, reload and compare with the revision applied. `Closed` follows [`Store::close`].
+    /// On Postgres the first call starts one listening task; it fails if the database cannot
+    /// be reached, and the next call tries again.
+    async fn subscribe_changes(&self) -> Result<broadcast::Receiver<i64>>;
+
+    // Virtual keys.
+    /// Creates a key; `Conflict` if the hash is taken, `NotFound` if its team or user is missing.
+    async fn create_key(&self, key: &NewKey) -> Result<VirtualKey>;
+    /// One key by id.
+    async fn get_key(&self, id: KeyId) -> Result<VirtualKey>;
+    /// Every key not blocked, with its hash, oldest first: the gateway's cache. Expired keys are
+    /// included: the gateway checks expiry at each request.
+    async fn list_active_keys(&self) -> Result<Vec<KeyRecord>>;
+    /// Keys, newest first.
+    async fn list_keys(&self, page: &Page) -> Result<Vec<VirtualKey>>;
+    /// Blocks or unblocks a key, bumping its `version`; returns it as now stored.
+    async fn set_key_blocked(&self, id: KeyId, blocked: bool, now: Timestamp)
+    -> Result<VirtualKey>;
+    /// Deletes a key; its spend history stays.
+    async fn delete_key(&self, id: KeyId) -> Result<()>;
+
+    // Routes.
+    /// Creates a route and its deployments in one transaction (each deployment under this
+    /// route's id); `Conflict` if the instance already has a route for this model and header
+    /// match, `NotFound` if a deployment's credential is missing.
+    async fn create_route(&self, route: &Route) -> Result<Route>;
+    /// Every route of every instance, each with its deployments (oldest first), ordered by model
+    /// name, instance, header match.
+    async fn list_routes(&self) -> Result<Vec<Route>>;
+    /// One route by id, with its deployments.
+    async fn get_route(&self, id: RouteId) -> Result<Route>;
+    /// Deletes a route and its deployments.
+    async fn delete_route(&self, id: RouteId) -> Result<()>;
+    /// Replaces every route declared in `tollgate.toml` with these, in one transaction; they are
+    /// stored with source `config` whatever their `source` says. Routes from the database stay.
+    async fn replace_config_routes(&self, routes: &[Route]) -> Result<()>;
+
+    // Upstream credentials.
+    /// Stores a credential; `Conflict` if the name is taken.
+    async fn create_credential(&self, credential: &NewCredential) -> Result<Credential>;
+    /// Every credential, by name, without secrets.
+    async fn list_credentials(&self) -> Result<Vec<Credential>>;
+    /// A credential's secret, for the gateway to decrypt or resolve.
+    async fn get_credential_secret(&self, id: CredentialId) -> Result<CredentialSecret>;
+    /// Deletes a credential; `Conflict` while a deployment uses it.
+    async fn delete_credential(&self, id: CredentialId) -> Result<()>;
 
     // Gateway heartbeats.
     /// Inserts or replaces the row of this (instance, pod).

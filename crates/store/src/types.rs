@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use tollgate_domain::authz::GlobalRole;
-use tollgate_domain::model::User;
-use tollgate_domain::{Micros, SessionId, TeamId, Timestamp, UserId};
+use tollgate_domain::model::{User, VirtualKey};
+use tollgate_domain::{CredentialId, KeyId, Micros, SessionId, TeamId, Timestamp, UserId};
 
 /// Which database a store talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -210,4 +210,99 @@ pub struct GatewayNode {
     pub last_seen: Timestamp,
     /// Requests being served at that moment.
     pub in_flight: i64,
+}
+
+/// A virtual key to create; `id` and `now` are made by the caller, and so is the secret, of which
+/// only the hash is stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewKey {
+    /// The new row's id.
+    pub id: KeyId,
+    /// SHA-256 hex of the secret; unique.
+    pub key_hash: String,
+    /// The display prefix, such as `sk-tg-abcd`.
+    pub key_prefix: String,
+    /// The display suffix, such as `wxyz`.
+    pub key_suffix: String,
+    /// A name for people.
+    pub alias: Option<String>,
+    /// The owning team, which must exist.
+    pub team_id: Option<TeamId>,
+    /// The owning user, who must exist.
+    pub user_id: Option<UserId>,
+    /// Model names or patterns; `None`: no restriction of its own; empty: nothing allowed.
+    pub allowed_models: Option<Vec<String>>,
+    /// Instance names; `None`: every instance; empty: none.
+    pub allowed_instances: Option<Vec<String>>,
+    /// Spend limit per budget window.
+    pub max_budget: Option<Micros>,
+    /// `1d`, `7d`, `30d`, `1mo`; `None`: the budget never resets.
+    pub budget_duration: Option<String>,
+    /// Spend at which owners are warned.
+    pub soft_budget: Option<Micros>,
+    /// Requests per minute.
+    pub rpm_limit: Option<i64>,
+    /// Tokens per minute.
+    pub tpm_limit: Option<i64>,
+    /// Requests in flight at once.
+    pub max_parallel: Option<i64>,
+    /// When the key stops working.
+    pub expires_at: Option<Timestamp>,
+    /// JSON object text, kept verbatim.
+    pub metadata: Option<String>,
+    /// Written as both `created_at` and `updated_at`.
+    pub now: Timestamp,
+}
+
+/// A key with its hash, as the gateway caches it to authenticate requests.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyRecord {
+    /// The key.
+    pub key: VirtualKey,
+    /// SHA-256 hex of its secret.
+    pub key_hash: String,
+}
+
+/// An upstream credential to create; `id` and `now` are made by the caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewCredential {
+    /// The new row's id.
+    pub id: CredentialId,
+    /// Unique among credentials.
+    pub name: String,
+    /// The provider it is for, such as `openai`.
+    pub provider: String,
+    /// The secret, encrypted above the store, or where to find it.
+    pub secret: CredentialSecret,
+    /// Written as both `created_at` and `updated_at`.
+    pub now: Timestamp,
+}
+
+/// Where a credential's secret is: encrypted in the database, or named by a reference.
+///
+/// The store never decrypts: the caller holds the key. `Debug` shows no ciphertext.
+#[derive(Clone, PartialEq, Eq)]
+pub enum CredentialSecret {
+    /// AES-GCM ciphertext and its nonce.
+    Encrypted {
+        /// The encrypted secret with its tag.
+        ciphertext: Vec<u8>,
+        /// The nonce it was encrypted with.
+        nonce: Vec<u8>,
+    },
+    /// `env:VAR` or `file:/path`: resolved where the secret is used.
+    Reference(String),
+}
+
+impl std::fmt::Debug for CredentialSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CredentialSecret::Encrypted { ciphertext, nonce } => f
+                .debug_struct("Encrypted")
+                .field("ciphertext_len", &ciphertext.len())
+                .field("nonce_len", &nonce.len())
+                .finish(),
+            CredentialSecret::Reference(r) => f.debug_tuple("Reference").field(r).finish(),
+        }
+    }
 }

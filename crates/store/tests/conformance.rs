@@ -11,12 +11,20 @@ mod harness;
 
 #[path = "conformance/audit.rs"]
 mod audit;
+#[path = "conformance/changes.rs"]
+mod changes;
 #[path = "conformance/connect.rs"]
 mod connect;
+#[path = "conformance/credentials.rs"]
+mod credentials;
 #[path = "conformance/gateway.rs"]
 mod gateway;
 #[path = "conformance/hostile.rs"]
 mod hostile;
+#[path = "conformance/keys.rs"]
+mod keys;
+#[path = "conformance/routes.rs"]
+mod routes;
 #[path = "conformance/sessions.rs"]
 mod sessions;
 #[path = "conformance/teams.rs"]

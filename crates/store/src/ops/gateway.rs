@@ -1,7 +1,8 @@
 //! Queries on `config_revision` and `gateway_nodes`: what gateways apply and report.
 
-/// Free functions over `&Pool<Db>` for the configuration revision and heartbeats; see
-/// [`crate::ops`] for what must be in scope.
+/// Free functions over `&Pool<Db>` for the configuration revision and heartbeats. Besides what
+/// [`crate::ops`] lists, the invoking module provides `BUMP_REVISION`: one statement that adds
+/// one to the revision, returns it as `revision`, and on Postgres notifies the change feed.
 macro_rules! gateway_ops {
     () => {
         pub(crate) async fn config_revision(pool: &sqlx::Pool<Db>) -> $crate::Result<i64> {
@@ -13,14 +14,12 @@ macro_rules! gateway_ops {
         }
 
         pub(crate) async fn bump_config_revision(pool: &sqlx::Pool<Db>) -> $crate::Result<i64> {
-            // One statement: atomic on both backends without an explicit transaction.
-            let row = sqlx::query(
-                "UPDATE config_revision SET revision = revision + 1 WHERE id = 1 \
-                 RETURNING revision",
-            )
-            .fetch_one(pool)
-            .await
-            .map_err($crate::Error::db)?;
+            // One statement: atomic on both backends without an explicit transaction, and on
+            // Postgres the notification is sent by the same transaction (at its commit).
+            let row = sqlx::query(BUMP_REVISION)
+                .fetch_one(pool)
+                .await
+                .map_err($crate::Error::db)?;
             $crate::rows::DbRow::int(&row, "revision")
         }
 

@@ -8,20 +8,30 @@
 //! - `Db`: its `sqlx::Database` (`sqlx::Sqlite` or `sqlx::Postgres`);
 //! - `id_arg(uuid::Uuid) -> impl Encode + Type`: how it binds a uuid (`String` or `Uuid`);
 //! - `impl DbRow for` its row type (see [`crate::rows`]);
-//! - `BACKEND`, `MIGRATOR` and `MIGRATIONS_TABLE_EXISTS` (see [`meta`]).
+//! - `BACKEND`, `MIGRATOR` and `MIGRATIONS_TABLE_EXISTS` (see [`meta`]), `BUMP_REVISION` (see
+//!   [`gateway`]) and `SNAPSHOT_READ` (see [`routes`]).
+//!
+//! [`impl_store!`] also needs the backend type to have a `changes` field with `subscribe`,
+//! `published` and `close` (see [`crate::changes`]).
 //!
 //! Macros rather than generic functions: sqlx code generic over the database needs a
 //! higher-ranked bound for every type and executor it touches, on every function.
 
 pub(crate) mod audit;
+pub(crate) mod credentials;
 pub(crate) mod gateway;
+pub(crate) mod keys;
 pub(crate) mod meta;
+pub(crate) mod routes;
 pub(crate) mod sessions;
 pub(crate) mod teams;
 pub(crate) mod users;
 
 use crate::error::{Error, Result};
 use crate::types::Page;
+use std::collections::HashMap;
+use tollgate_domain::RouteId;
+use tollgate_domain::routing::{Deployment, Route};
 
 /// `LIMIT` and `OFFSET` as the `BIGINT`s both databases take.
 pub(crate) fn limit_offset(page: &Page) -> (i64, i64) {
@@ -40,6 +50,31 @@ pub(crate) fn one_row(rows_affected: u64) -> Result<()> {
     }
 }
 
+/// A route as `create_route` stored it: its deployments under its own id.
+pub(crate) fn as_stored(r: &Route) -> Route {
+    let mut stored = r.clone();
+    for d in &mut stored.deployments {
+        d.route_id = r.id;
+    }
+    stored
+}
+
+/// Hands each deployment to its route, keeping the deployments' order. Deployments of routes not
+/// in `routes` are dropped.
+pub(crate) fn attach_deployments(
+    mut routes: Vec<Route>,
+    deployments: Vec<Deployment>,
+) -> Vec<Route> {
+    let index: HashMap<RouteId, usize> =
+        routes.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+    for d in deployments {
+        if let Some(&i) = index.get(&d.route_id) {
+            routes[i].deployments.push(d);
+        }
+    }
+    routes
+}
+
 /// Defines every shared query as a `pub(crate) async fn` in the invoking module.
 macro_rules! store_ops {
     () => {
@@ -49,6 +84,9 @@ macro_rules! store_ops {
         $crate::ops::teams::team_ops!();
         $crate::ops::audit::audit_ops!();
         $crate::ops::gateway::gateway_ops!();
+        $crate::ops::keys::key_ops!();
+        $crate::ops::routes::route_ops!();
+        $crate::ops::credentials::credential_ops!();
     };
 }
 pub(crate) use store_ops;
@@ -69,6 +107,7 @@ macro_rules! impl_store {
                 $ops::readiness(&self.pool).await
             }
             async fn close(&self) {
+                self.changes.close().await;
                 self.pool.close().await
             }
 
@@ -214,7 +253,9 @@ macro_rules! impl_store {
                 $ops::config_revision(&self.pool).await
             }
             async fn bump_config_revision(&self) -> $crate::Result<i64> {
-                $ops::bump_config_revision(&self.pool).await
+                let revision = $ops::bump_config_revision(&self.pool).await?;
+                self.changes.published(revision);
+                Ok(revision)
             }
 
             async fn upsert_gateway_node(&self, node: &$crate::GatewayNode) -> $crate::Result<()> {
@@ -222,6 +263,93 @@ macro_rules! impl_store {
             }
             async fn list_gateway_nodes(&self) -> $crate::Result<Vec<$crate::GatewayNode>> {
                 $ops::list_gateway_nodes(&self.pool).await
+            }
+            async fn subscribe_changes(
+                &self,
+            ) -> $crate::Result<tokio::sync::broadcast::Receiver<i64>> {
+                self.changes.subscribe().await
+            }
+
+            async fn create_key(
+                &self,
+                key: &$crate::NewKey,
+            ) -> $crate::Result<tollgate_domain::model::VirtualKey> {
+                $ops::create_key(&self.pool, key).await
+            }
+            async fn get_key(
+                &self,
+                id: tollgate_domain::KeyId,
+            ) -> $crate::Result<tollgate_domain::model::VirtualKey> {
+                $ops::get_key(&self.pool, id).await
+            }
+            async fn list_active_keys(&self) -> $crate::Result<Vec<$crate::KeyRecord>> {
+                $ops::list_active_keys(&self.pool).await
+            }
+            async fn list_keys(
+                &self,
+                page: &$crate::Page,
+            ) -> $crate::Result<Vec<tollgate_domain::model::VirtualKey>> {
+                $ops::list_keys(&self.pool, page).await
+            }
+            async fn set_key_blocked(
+                &self,
+                id: tollgate_domain::KeyId,
+                blocked: bool,
+                now: tollgate_domain::Timestamp,
+            ) -> $crate::Result<tollgate_domain::model::VirtualKey> {
+                $ops::set_key_blocked(&self.pool, id, blocked, now).await
+            }
+            async fn delete_key(&self, id: tollgate_domain::KeyId) -> $crate::Result<()> {
+                $ops::delete_key(&self.pool, id).await
+            }
+
+            async fn create_route(
+                &self,
+                route: &tollgate_domain::routing::Route,
+            ) -> $crate::Result<tollgate_domain::routing::Route> {
+                $ops::create_route(&self.pool, route).await
+            }
+            async fn list_routes(&self) -> $crate::Result<Vec<tollgate_domain::routing::Route>> {
+                $ops::list_routes(&self.pool).await
+            }
+            async fn get_route(
+                &self,
+                id: tollgate_domain::RouteId,
+            ) -> $crate::Result<tollgate_domain::routing::Route> {
+                $ops::get_route(&self.pool, id).await
+            }
+            async fn delete_route(&self, id: tollgate_domain::RouteId) -> $crate::Result<()> {
+                $ops::delete_route(&self.pool, id).await
+            }
+            async fn replace_config_routes(
+                &self,
+                routes: &[tollgate_domain::routing::Route],
+            ) -> $crate::Result<()> {
+                $ops::replace_config_routes(&self.pool, routes).await
+            }
+
+            async fn create_credential(
+                &self,
+                credential: &$crate::NewCredential,
+            ) -> $crate::Result<tollgate_domain::routing::Credential> {
+                $ops::create_credential(&self.pool, credential).await
+            }
+            async fn list_credentials(
+                &self,
+            ) -> $crate::Result<Vec<tollgate_domain::routing::Credential>> {
+                $ops::list_credentials(&self.pool).await
+            }
+            async fn get_credential_secret(
+                &self,
+                id: tollgate_domain::CredentialId,
+            ) -> $crate::Result<$crate::CredentialSecret> {
+                $ops::get_credential_secret(&self.pool, id).await
+            }
+            async fn delete_credential(
+                &self,
+                id: tollgate_domain::CredentialId,
+            ) -> $crate::Result<()> {
+                $ops::delete_credential(&self.pool, id).await
             }
         }
     };

@@ -4,8 +4,8 @@ use sqlx::{Connection, Executor, PgConnection};
 use std::sync::Arc;
 use std::time::Duration;
 use tollgate_domain::authz::GlobalRole;
-use tollgate_domain::{Timestamp, UserId};
-use tollgate_store::{ConnectOptions, NewUser, Store};
+use tollgate_domain::{KeyId, Timestamp, UserId};
+use tollgate_store::{ConnectOptions, NewKey, NewUser, Store};
 
 /// The Postgres server the Postgres variants create their databases on.
 pub fn admin_url() -> String {
@@ -165,6 +165,30 @@ pub fn new_user(email: &str) -> NewUser {
         role: GlobalRole::User,
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned(),
         must_change_password: false,
+        now: T0,
+    }
+}
+
+/// A key with no owner and no limits, told apart by its hash.
+pub fn new_key(key_hash: &str) -> NewKey {
+    NewKey {
+        id: KeyId::new(),
+        key_hash: key_hash.to_owned(),
+        key_prefix: "sk-tg-abcd".to_owned(),
+        key_suffix: "wxyz".to_owned(),
+        alias: None,
+        team_id: None,
+        user_id: None,
+        allowed_models: None,
+        allowed_instances: None,
+        max_budget: None,
+        budget_duration: None,
+        soft_budget: None,
+        rpm_limit: None,
+        tpm_limit: None,
+        max_parallel: None,
+        expires_at: None,
+        metadata: None,
         now: T0,
     }
 }

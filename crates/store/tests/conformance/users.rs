@@ -1,10 +1,10 @@
 //! Users: create, read, change, delete.
 
-use crate::harness::{T0, TestDb, assert_safe, both, new_user, user};
+use crate::harness::{T0, assert_safe, both, new_key, new_user, user};
 use std::sync::Arc;
 use tollgate_domain::authz::{GlobalRole, TeamRole};
-use tollgate_domain::{KeyId, SessionId, TeamId, Timestamp, UserId};
-use tollgate_store::{Backend, Error, NewSession, NewTeam, Page, Store};
+use tollgate_domain::{SessionId, TeamId, Timestamp, UserId};
+use tollgate_store::{Error, NewKey, NewSession, NewTeam, Page, Store};
 
 async fn create_then_get(store: Arc<dyn Store>) {
     let mut new = new_user("ana@example.com");
@@ -186,46 +186,25 @@ async fn delete_user_cascades_sessions_and_memberships(store: Arc<dyn Store>) {
     user(store.as_ref(), "ana@example.com").await;
 }
 
-/// Gives `user` a virtual key by plain SQL (the store has no key API yet).
-async fn give_a_key(db: &TestDb, user: UserId) {
-    use sqlx::{Connection, Executor};
-    let sql = sqlx::AssertSqlSafe(format!(
-        "INSERT INTO virtual_keys (id, key_hash, key_prefix, key_suffix, user_id, created_at, \
-         updated_at) VALUES ('{}', 'hash', 'sk-tg-abcd', 'wxyz', '{user}', 0, 0)",
-        KeyId::new()
-    ));
-    match db.store.backend() {
-        Backend::Sqlite => {
-            let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
-            conn.execute(sql).await.unwrap();
-        }
-        Backend::Postgres => {
-            let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
-            conn.execute(sql).await.unwrap();
-        }
-    }
-}
-
-async fn deleting_a_user_who_owns_keys_is_a_conflict(db: TestDb) {
-    let ana = user(db.store.as_ref(), "ana@example.com").await;
-    give_a_key(&db, ana.id).await;
-    let err = db.store.delete_user(ana.id).await.unwrap_err();
+async fn deleting_a_user_who_owns_keys_is_a_conflict(store: Arc<dyn Store>) {
+    let ana = user(store.as_ref(), "ana@example.com").await;
+    let key = store
+        .create_key(&NewKey {
+            user_id: Some(ana.id),
+            ..new_key("hash")
+        })
+        .await
+        .unwrap();
+    let err = store.delete_user(ana.id).await.unwrap_err();
     match &err {
         Error::Conflict(words) => assert!(words.contains("keys"), "{words}"),
         other => panic!("expected Conflict, got {other:?}"),
     }
     assert_safe(&err);
-    assert_eq!(db.store.get_user(ana.id).await.unwrap(), ana);
-}
+    assert_eq!(store.get_user(ana.id).await.unwrap(), ana);
 
-#[tokio::test]
-async fn deleting_a_user_who_owns_keys_is_a_conflict_sqlite() {
-    deleting_a_user_who_owns_keys_is_a_conflict(TestDb::sqlite(true).await).await;
-}
-
-#[tokio::test]
-async fn deleting_a_user_who_owns_keys_is_a_conflict_postgres() {
-    deleting_a_user_who_owns_keys_is_a_conflict(TestDb::postgres(true).await).await;
+    store.delete_key(key.id).await.unwrap();
+    store.delete_user(ana.id).await.unwrap();
 }
 
 both!(
@@ -236,4 +215,5 @@ both!(
     count_and_list_in_email_order,
     set_password_role_and_disabled,
     delete_user_cascades_sessions_and_memberships,
+    deleting_a_user_who_owns_keys_is_a_conflict,
 );

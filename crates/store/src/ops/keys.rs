@@ -1,0 +1,138 @@
+//! Queries on `virtual_keys`.
+
+/// Free functions over `&Pool<Db>` for virtual keys; see [`crate::ops`] for what must be in scope.
+macro_rules! key_ops {
+    () => {
+        pub(crate) async fn create_key(
+            pool: &sqlx::Pool<Db>,
+            k: &$crate::NewKey,
+        ) -> $crate::Result<tollgate_domain::model::VirtualKey> {
+            // `RETURNING` the stored row: what `get_key` will read, not a copy of the input.
+            let row = sqlx::query(concat!(
+                "INSERT INTO virtual_keys (id, key_hash, key_prefix, key_suffix, alias, team_id, \
+                 user_id, allowed_models, allowed_instances, max_budget, budget_duration, \
+                 soft_budget, rpm_limit, tpm_limit, max_parallel, expires_at, blocked, metadata, \
+                 spend, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+                 $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 0, 0, $19, $19) RETURNING ",
+                $crate::rows::key_cols!()
+            ))
+            .bind(id_arg(k.id.0))
+            .bind(&k.key_hash)
+            .bind(&k.key_prefix)
+            .bind(&k.key_suffix)
+            .bind(k.alias.as_deref())
+            .bind(k.team_id.map(|t| id_arg(t.0)))
+            .bind(k.user_id.map(|u| id_arg(u.0)))
+            .bind(k.allowed_models.as_ref().map(sqlx::types::Json))
+            .bind(k.allowed_instances.as_ref().map(sqlx::types::Json))
+            .bind(k.max_budget.map(|m| m.0))
+            .bind(k.budget_duration.as_deref())
+            .bind(k.soft_budget.map(|m| m.0))
+            .bind(k.rpm_limit)
+            .bind(k.tpm_limit)
+            .bind(k.max_parallel)
+            .bind(k.expires_at.map(|t| t.0))
+            .bind(false)
+            .bind(k.metadata.as_deref())
+            .bind(k.now.0)
+            .fetch_one(pool)
+            .await
+            .map_err($crate::Error::unique(&[(
+                "key_hash",
+                "this key already exists: generate another",
+            )]))?;
+            $crate::rows::key(&row)
+        }
+
+        pub(crate) async fn get_key(
+            pool: &sqlx::Pool<Db>,
+            id: tollgate_domain::KeyId,
+        ) -> $crate::Result<tollgate_domain::model::VirtualKey> {
+            let row = sqlx::query(concat!(
+                "SELECT ",
+                $crate::rows::key_cols!(),
+                " FROM virtual_keys WHERE id = $1"
+            ))
+            .bind(id_arg(id.0))
+            .fetch_optional(pool)
+            .await
+            .map_err($crate::Error::db)?;
+            $crate::rows::key(&row.ok_or($crate::Error::NotFound)?)
+        }
+
+        pub(crate) async fn list_active_keys(
+            pool: &sqlx::Pool<Db>,
+        ) -> $crate::Result<Vec<$crate::KeyRecord>> {
+            sqlx::query(concat!(
+                "SELECT ",
+                $crate::rows::key_cols!(),
+                ", key_hash FROM virtual_keys WHERE NOT blocked ORDER BY created_at, id"
+            ))
+            .fetch_all(pool)
+            .await
+            .map_err($crate::Error::db)?
+            .iter()
+            .map(|row| {
+                Ok($crate::KeyRecord {
+                    key: $crate::rows::key(row)?,
+                    key_hash: $crate::rows::DbRow::text(row, "key_hash")?,
+                })
+            })
+            .collect()
+        }
+
+        pub(crate) async fn list_keys(
+            pool: &sqlx::Pool<Db>,
+            page: &$crate::Page,
+        ) -> $crate::Result<Vec<tollgate_domain::model::VirtualKey>> {
+            let (limit, offset) = $crate::ops::limit_offset(page);
+            sqlx::query(concat!(
+                "SELECT ",
+                $crate::rows::key_cols!(),
+                " FROM virtual_keys ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2"
+            ))
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(pool)
+            .await
+            .map_err($crate::Error::db)?
+            .iter()
+            .map($crate::rows::key)
+            .collect()
+        }
+
+        pub(crate) async fn set_key_blocked(
+            pool: &sqlx::Pool<Db>,
+            id: tollgate_domain::KeyId,
+            blocked: bool,
+            now: tollgate_domain::Timestamp,
+        ) -> $crate::Result<tollgate_domain::model::VirtualKey> {
+            let row = sqlx::query(concat!(
+                "UPDATE virtual_keys SET blocked = $2, updated_at = $3, version = version + 1 \
+                 WHERE id = $1 RETURNING ",
+                $crate::rows::key_cols!()
+            ))
+            .bind(id_arg(id.0))
+            .bind(blocked)
+            .bind(now.0)
+            .fetch_optional(pool)
+            .await
+            .map_err($crate::Error::db)?;
+            $crate::rows::key(&row.ok_or($crate::Error::NotFound)?)
+        }
+
+        pub(crate) async fn delete_key(
+            pool: &sqlx::Pool<Db>,
+            id: tollgate_domain::KeyId,
+        ) -> $crate::Result<()> {
+            // Spend logs and rollups keep the id: they have no foreign key to outlive.
+            let done = sqlx::query("DELETE FROM virtual_keys WHERE id = $1")
+                .bind(id_arg(id.0))
+                .execute(pool)
+                .await
+                .map_err($crate::Error::db)?;
+            $crate::ops::one_row(done.rows_affected())
+        }
+    };
+}
+pub(crate) use key_ops;

@@ -1,0 +1,220 @@
+//! Virtual keys: the hash kept apart, JSON allow-lists, blocking and the gateway's cache.
+
+use crate::harness::{T0, assert_safe, both, new_key, user};
+use std::sync::Arc;
+use tollgate_domain::{KeyId, Micros, TeamId, Timestamp, UserId};
+use tollgate_store::{Error, NewKey, NewTeam, Page, Store};
+
+async fn team(store: &dyn Store, name: &str) -> TeamId {
+    let team = NewTeam {
+        id: TeamId::new(),
+        name: name.to_owned(),
+        max_budget: None,
+        budget_duration: None,
+        rpm_limit: None,
+        tpm_limit: None,
+        now: T0,
+    };
+    store.create_team(&team).await.unwrap().id
+}
+
+async fn create_get_and_list(store: Arc<dyn Store>) {
+    let ana = user(store.as_ref(), "ana@example.com").await;
+    let platform = team(store.as_ref(), "Platform").await;
+    let full = NewKey {
+        alias: Some("ci".to_owned()),
+        team_id: Some(platform),
+        user_id: Some(ana.id),
+        allowed_models: Some(vec!["gpt-4o".to_owned(), "anthropic/*".to_owned()]),
+        allowed_instances: Some(vec!["claude".to_owned()]),
+        max_budget: Some(Micros(50_000_000)),
+        budget_duration: Some("30d".to_owned()),
+        soft_budget: Some(Micros(40_000_000)),
+        rpm_limit: Some(60),
+        tpm_limit: Some(100_000),
+        max_parallel: Some(4),
+        expires_at: Some(Timestamp(T0.0 + 86_400_000)),
+        metadata: Some(r#"{ "ticket": "OPS-1",  "b": [1, 2] }"#.to_owned()),
+        ..new_key("hash-full")
+    };
+    let created = store.create_key(&full).await.unwrap();
+    assert_eq!(created.id, full.id);
+    assert_eq!(created.allowed_models, full.allowed_models);
+    assert_eq!(created.allowed_instances, full.allowed_instances);
+    assert_eq!(created.expires_at, full.expires_at);
+    assert_eq!(created.metadata, full.metadata, "metadata is kept verbatim");
+    assert_eq!(
+        (created.spend, created.version, created.blocked),
+        (Micros::ZERO, 0, false)
+    );
+    assert_eq!((created.created_at, created.updated_at), (T0, T0));
+    assert_eq!(created.last_used_at, None);
+    assert_eq!(store.get_key(full.id).await.unwrap(), created);
+
+    let later = Timestamp(T0.0 + 1);
+    let bare = store
+        .create_key(&NewKey {
+            now: later,
+            ..new_key("hash-bare")
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.get_key(bare.id).await.unwrap(), bare);
+    assert_eq!((bare.team_id, &bare.allowed_models), (None, &None));
+
+    // Newest first.
+    assert_eq!(
+        store.list_keys(&Page::default()).await.unwrap(),
+        [bare.clone(), created.clone()]
+    );
+    assert_eq!(
+        store
+            .list_keys(&Page {
+                limit: 1,
+                offset: 1
+            })
+            .await
+            .unwrap(),
+        std::slice::from_ref(&created)
+    );
+    assert!(matches!(
+        store.get_key(KeyId::new()).await,
+        Err(Error::NotFound)
+    ));
+}
+
+async fn empty_allow_list_is_not_none(store: Arc<dyn Store>) {
+    let nothing = store
+        .create_key(&NewKey {
+            allowed_models: Some(Vec::new()),
+            allowed_instances: Some(Vec::new()),
+            ..new_key("hash-nothing")
+        })
+        .await
+        .unwrap();
+    let read = store.get_key(nothing.id).await.unwrap();
+    assert_eq!(read.allowed_models, Some(Vec::new()));
+    assert_eq!(read.allowed_instances, Some(Vec::new()));
+
+    let anything = store.create_key(&new_key("hash-anything")).await.unwrap();
+    let read = store.get_key(anything.id).await.unwrap();
+    assert_eq!((read.allowed_models, read.allowed_instances), (None, None));
+
+    let odd = vec!["a\"b".to_owned(), "]".to_owned(), "山田/*".to_owned()];
+    let key = store
+        .create_key(&NewKey {
+            allowed_models: Some(odd.clone()),
+            ..new_key("hash-odd")
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_key(key.id).await.unwrap().allowed_models,
+        Some(odd)
+    );
+}
+
+async fn duplicate_hash_is_a_conflict(store: Arc<dyn Store>) {
+    let first = store.create_key(&new_key("same-hash")).await.unwrap();
+    let err = store.create_key(&new_key("same-hash")).await.unwrap_err();
+    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    assert_safe(&err);
+    assert_eq!(store.list_keys(&Page::default()).await.unwrap(), [first]);
+}
+
+async fn missing_owner_is_not_found(store: Arc<dyn Store>) {
+    let no_team = store
+        .create_key(&NewKey {
+            team_id: Some(TeamId::new()),
+            ..new_key("hash-1")
+        })
+        .await;
+    assert!(matches!(no_team, Err(Error::NotFound)), "{no_team:?}");
+    let no_user = store
+        .create_key(&NewKey {
+            user_id: Some(UserId::new()),
+            ..new_key("hash-2")
+        })
+        .await;
+    assert!(matches!(no_user, Err(Error::NotFound)), "{no_user:?}");
+    assert!(store.list_keys(&Page::default()).await.unwrap().is_empty());
+}
+
+async fn block_unblock_and_the_active_list(store: Arc<dyn Store>) {
+    let expired = store
+        .create_key(&NewKey {
+            expires_at: Some(Timestamp(T0.0 - 1)),
+            ..new_key("hash-expired")
+        })
+        .await
+        .unwrap();
+    let key = store
+        .create_key(&NewKey {
+            now: Timestamp(T0.0 + 1),
+            ..new_key("hash-live")
+        })
+        .await
+        .unwrap();
+
+    let active = store.list_active_keys().await.unwrap();
+    let summary: Vec<(KeyId, &str)> = active
+        .iter()
+        .map(|r| (r.key.id, r.key_hash.as_str()))
+        .collect();
+    assert_eq!(
+        summary,
+        [(expired.id, "hash-expired"), (key.id, "hash-live")],
+        "expired keys are listed: the gateway checks expiry"
+    );
+    assert_eq!(active[1].key, key);
+
+    let later = Timestamp(T0.0 + 10);
+    let blocked = store.set_key_blocked(key.id, true, later).await.unwrap();
+    assert!(blocked.blocked);
+    assert_eq!((blocked.version, blocked.updated_at), (1, later));
+    assert_eq!(blocked.created_at, key.created_at);
+    assert_eq!(store.get_key(key.id).await.unwrap(), blocked);
+    let active: Vec<KeyId> = store
+        .list_active_keys()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.key.id)
+        .collect();
+    assert_eq!(active, [expired.id]);
+
+    let unblocked = store
+        .set_key_blocked(key.id, false, Timestamp(T0.0 + 20))
+        .await
+        .unwrap();
+    assert!(!unblocked.blocked);
+    assert_eq!(unblocked.version, 2);
+    assert_eq!(store.list_active_keys().await.unwrap().len(), 2);
+
+    assert!(matches!(
+        store.set_key_blocked(KeyId::new(), true, later).await,
+        Err(Error::NotFound)
+    ));
+}
+
+async fn delete(store: Arc<dyn Store>) {
+    let key = store.create_key(&new_key("hash")).await.unwrap();
+    store.delete_key(key.id).await.unwrap();
+    assert!(matches!(store.get_key(key.id).await, Err(Error::NotFound)));
+    assert!(matches!(
+        store.delete_key(key.id).await,
+        Err(Error::NotFound)
+    ));
+    assert!(store.list_active_keys().await.unwrap().is_empty());
+    // The hash is free again.
+    store.create_key(&new_key("hash")).await.unwrap();
+}
+
+both!(
+    create_get_and_list,
+    empty_allow_list_is_not_none,
+    duplicate_hash_is_a_conflict,
+    missing_owner_is_not_found,
+    block_unblock_and_the_active_list,
+    delete,
+);
