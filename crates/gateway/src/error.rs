@@ -1,0 +1,184 @@
+//! The gateway's one error type. It knows its HTTP status, its OpenAI error `type`/`code`, and
+//! renders in the client's dialect: OpenAI's `{"error":{...}}` or Anthropic's `{"type":"error",...}`.
+//! A 5xx never shows internals.
+
+use crate::providers::Dialect;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode, header};
+use serde_json::json;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum GatewayError {
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    #[error("{message}")]
+    Forbidden { message: String, code: &'static str },
+    #[error("{message}")]
+    BadRequest {
+        message: String,
+        param: Option<String>,
+        code: &'static str,
+    },
+    #[error("no route serves the model `{0}` on this gateway")]
+    ModelNotFound(String),
+    #[error("the request body is larger than the limit of {0} bytes")]
+    TooLarge(usize),
+    /// Every attempt failed; `tried` lists the deployments in order.
+    #[error("{message}")]
+    Upstream {
+        status: StatusCode,
+        message: String,
+        tried: Vec<String>,
+        retry_after: Option<String>,
+    },
+    #[error("the gateway is not ready: {0}")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal,
+}
+
+impl GatewayError {
+    pub fn bad_request(message: impl Into<String>, param: Option<&str>) -> GatewayError {
+        GatewayError::BadRequest {
+            message: message.into(),
+            param: param.map(str::to_owned),
+            code: "invalid_request",
+        }
+    }
+
+    pub fn status_code(&self) -> StatusCode {
+        match self {
+            GatewayError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            GatewayError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            GatewayError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            GatewayError::ModelNotFound(_) => StatusCode::NOT_FOUND,
+            GatewayError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            GatewayError::Upstream { status, .. } => *status,
+            GatewayError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            GatewayError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// OpenAI's error `type`.
+    fn kind(&self) -> &'static str {
+        match self {
+            GatewayError::Unauthenticated(_) => "authentication_error",
+            GatewayError::Forbidden { .. } => "permission_error",
+            GatewayError::BadRequest { .. }
+            | GatewayError::ModelNotFound(_)
+            | GatewayError::TooLarge(_) => "invalid_request_error",
+            GatewayError::Upstream { .. } => "upstream_error",
+            GatewayError::Unavailable(_) => "service_unavailable",
+            GatewayError::Internal => "internal_error",
+        }
+    }
+
+    /// Anthropic's error `type`.
+    fn anthropic_kind(&self) -> &'static str {
+        match self {
+            GatewayError::Unauthenticated(_) => "authentication_error",
+            GatewayError::Forbidden { .. } => "permission_error",
+            GatewayError::ModelNotFound(_) => "not_found_error",
+            GatewayError::TooLarge(_) => "request_too_large",
+            GatewayError::BadRequest { .. } => "invalid_request_error",
+            GatewayError::Upstream { .. } | GatewayError::Internal => "api_error",
+            GatewayError::Unavailable(_) => "overloaded_error",
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            GatewayError::Unauthenticated(_) => "invalid_api_key",
+            GatewayError::Forbidden { code, .. } | GatewayError::BadRequest { code, .. } => code,
+            GatewayError::ModelNotFound(_) => "model_not_found",
+            GatewayError::TooLarge(_) => "request_too_large",
+            GatewayError::Upstream { status, .. } if *status == StatusCode::GATEWAY_TIMEOUT => {
+                "upstream_timeout"
+            }
+            GatewayError::Upstream { status, .. } if *status == StatusCode::TOO_MANY_REQUESTS => {
+                "upstream_rate_limited"
+            }
+            GatewayError::Upstream { .. } => "upstream_unavailable",
+            GatewayError::Unavailable(_) => "not_ready",
+            GatewayError::Internal => "internal_error",
+        }
+    }
+
+    /// The body for a client speaking `dialect`.
+    pub fn body(&self, dialect: Dialect) -> Bytes {
+        let message = self.to_string();
+        let value = match dialect {
+            Dialect::OpenAi => {
+                let param = match self {
+                    GatewayError::BadRequest { param, .. } => param.clone(),
+                    _ => None,
+                };
+                let mut error = json!({ "message": message, "type": self.kind(), "param": param, "code": self.code() });
+                if let GatewayError::Upstream { tried, .. } = self {
+                    error["tried"] = json!(tried);
+                }
+                json!({ "error": error })
+            }
+            Dialect::Anthropic => {
+                json!({ "type": "error", "error": { "type": self.anthropic_kind(), "message": message } })
+            }
+        };
+        Bytes::from(value.to_string())
+    }
+
+    pub fn into_response_for(self, dialect: Dialect) -> Response {
+        let mut response = (self.status_code(), self.body(dialect)).into_response();
+        let h = response.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if let GatewayError::Upstream {
+            retry_after: Some(r),
+            ..
+        } = &self
+            && let Ok(v) = HeaderValue::from_str(r)
+        {
+            h.insert(header::RETRY_AFTER, v);
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openai_shape_has_message_type_param_code() {
+        let e = GatewayError::bad_request("expected `,` at line 1 column 9", Some("body"));
+        let v: serde_json::Value = serde_json::from_slice(&e.body(Dialect::OpenAi)).unwrap();
+        assert_eq!(v["error"]["type"], "invalid_request_error");
+        assert_eq!(v["error"]["param"], "body");
+        assert_eq!(v["error"]["code"], "invalid_request");
+        assert!(v["error"]["message"].as_str().unwrap().contains("column 9"));
+    }
+
+    #[test]
+    fn anthropic_shape_on_messages() {
+        let e = GatewayError::ModelNotFound("claude-x".into());
+        let v: serde_json::Value = serde_json::from_slice(&e.body(Dialect::Anthropic)).unwrap();
+        assert_eq!(v["type"], "error");
+        assert_eq!(v["error"]["type"], "not_found_error");
+        assert_eq!(e.status_code(), StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn upstream_failures_list_what_was_tried() {
+        let e = GatewayError::Upstream {
+            status: StatusCode::GATEWAY_TIMEOUT,
+            message: "all deployments failed".into(),
+            tried: vec!["a".into(), "b".into()],
+            retry_after: None,
+        };
+        let v: serde_json::Value = serde_json::from_slice(&e.body(Dialect::OpenAi)).unwrap();
+        assert_eq!(v["error"]["code"], "upstream_timeout");
+        assert_eq!(v["error"]["tried"], json!(["a", "b"]));
+    }
+}

@@ -1,0 +1,429 @@
+//! The request path: authenticate the key, read the body, authorize the model and instance,
+//! resolve the route, then try deployments (retries on another deployment, then fallbacks)
+//! until one answers. Streams are handed to the relay after their first chunk arrives, so a
+//! failure before the first byte can still be retried and none after it is.
+
+use crate::error::GatewayError;
+use crate::providers::{self, ClientRequest, Endpoint, Target};
+use crate::relay::{self, Accounting, GatewayInFlight};
+use crate::routes::{DeploymentEntry, Resolved};
+use crate::usage::Outcome;
+use crate::{Gateway, balance};
+use axum::body::Body;
+use axum::response::Response;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use secrecy::ExposeSecret as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tollgate_domain::Timestamp;
+use tollgate_domain::keys::hash_secret;
+use tollgate_domain::model::VirtualKey;
+use tollgate_domain::routing::model_allowed;
+
+/// What is known about a request as it goes.
+pub(crate) struct Ctx {
+    pub request_id: String,
+    pub started: Instant,
+    pub key: Option<Arc<VirtualKey>>,
+    pub route_model: String,
+    /// Held until the response is complete; a stream takes it over until it ends.
+    pub in_flight: std::sync::Mutex<Option<GatewayInFlight>>,
+}
+
+/// Serves one proxied request end to end and adds the headers every response carries.
+pub(crate) async fn serve(
+    gw: Arc<Gateway>,
+    endpoint: Endpoint,
+    headers: HeaderMap,
+    body: Result<Bytes, GatewayError>,
+) -> Response {
+    let mut ctx = Ctx {
+        request_id: request_id(&headers),
+        started: Instant::now(),
+        key: None,
+        route_model: String::new(),
+        in_flight: std::sync::Mutex::new(Some(GatewayInFlight::enter(gw.clone()))),
+    };
+    let mut response = match run(&gw, endpoint, &headers, body, &mut ctx).await {
+        Ok(r) => r,
+        Err(e) => {
+            relay::record_refusal(&gw, &ctx, &e);
+            e.into_response_for(endpoint.client_dialect())
+        }
+    };
+    let h = response.headers_mut();
+    put(h, "x-request-id", &ctx.request_id);
+    put(h, "x-tollgate-instance", &gw.config.instance);
+    put(h, "x-tollgate-pod", &gw.config.pod);
+    response
+}
+
+fn put(h: &mut HeaderMap, name: &'static str, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        h.insert(name, v);
+    }
+}
+
+/// The caller's `x-request-id` when it is sane, else a new UUID v7.
+fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
+}
+
+/// The virtual key from `Authorization: Bearer` or `x-api-key`, checked against the snapshot.
+pub(crate) fn authenticate(
+    gw: &Gateway,
+    headers: &HeaderMap,
+) -> Result<Arc<VirtualKey>, GatewayError> {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()))
+        .map(str::trim)
+        .ok_or(GatewayError::Unauthenticated(
+            "missing API key: send `Authorization: Bearer sk-tg-...`",
+        ))?;
+    let key = gw
+        .snapshot()
+        .keys
+        .get(&hash_secret(presented))
+        .cloned()
+        .ok_or(GatewayError::Unauthenticated("invalid API key"))?;
+    if key.blocked {
+        return Err(GatewayError::Unauthenticated("this API key is blocked"));
+    }
+    if key.is_expired(Timestamp::now()) {
+        return Err(GatewayError::Unauthenticated("this API key has expired"));
+    }
+    Ok(key)
+}
+
+async fn run(
+    gw: &Arc<Gateway>,
+    endpoint: Endpoint,
+    headers: &HeaderMap,
+    body: Result<Bytes, GatewayError>,
+    ctx: &mut Ctx,
+) -> Result<Response, GatewayError> {
+    let key = authenticate(gw, headers)?;
+    ctx.key = Some(key.clone());
+    let body = body?;
+    let json: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&body).map_err(|e| {
+            GatewayError::bad_request(format!("the body is not a JSON object: {e}"), None)
+        })?;
+    let model = json
+        .get("model")
+        .and_then(|m| m.as_str())
+        .filter(|m| !m.is_empty())
+        .ok_or_else(|| GatewayError::bad_request("`model` is required", Some("model")))?
+        .to_owned();
+    ctx.route_model = model.clone();
+    if !model_allowed(key.allowed_models.as_deref(), &model) {
+        return Err(GatewayError::Forbidden {
+            message: format!("this key may not use the model `{model}`"),
+            code: "model_not_allowed",
+        });
+    }
+    if let Some(instances) = &key.allowed_instances
+        && !instances.iter().any(|i| *i == gw.config.instance)
+    {
+        return Err(GatewayError::Forbidden {
+            message: format!(
+                "this key may not use the gateway instance `{}`",
+                gw.config.instance
+            ),
+            code: "instance_not_allowed",
+        });
+    }
+
+    let snapshot = gw.snapshot();
+    let first = snapshot
+        .routes
+        .resolve(&model, headers)
+        .ok_or_else(|| GatewayError::ModelNotFound(model.clone()))?;
+    let client_req = ClientRequest {
+        endpoint,
+        body: &json,
+        headers,
+    };
+    let fallbacks: Vec<Resolved<'_>> = first
+        .entry
+        .route
+        .fallbacks
+        .iter()
+        .filter_map(|f| snapshot.routes.resolve(f, headers))
+        .collect();
+
+    let mut tried: Vec<String> = Vec::new();
+    let mut last: Option<Failure> = None;
+    for resolved in std::iter::once(first).chain(fallbacks) {
+        let route = &resolved.entry.route;
+        let mut excluded = Vec::new();
+        for _ in 0..=route.retries.max(0) {
+            let candidates: Vec<&Arc<DeploymentEntry>> = resolved
+                .entry
+                .deployments
+                .iter()
+                .filter(|d| {
+                    d.deployment.enabled
+                        && d.credential_error.is_none()
+                        && !excluded.contains(&d.deployment.id)
+                })
+                .collect();
+            let Some((dep, probe)) = balance::pick(route.strategy, &candidates, Instant::now())
+            else {
+                break;
+            };
+            let dep = Arc::clone(dep);
+            excluded.push(dep.deployment.id);
+            tried.push(dep.deployment.id.to_string());
+            // If this future is dropped mid-attempt (the client left), the probe slot comes back.
+            let probe = balance::ProbeGuard::new(dep.state.clone(), probe);
+            match attempt(gw, &client_req, &resolved, &dep, ctx).await {
+                Ok(response) => {
+                    probe.settled();
+                    return Ok(response);
+                }
+                Err(Attempt::Final(response)) => return Ok(response),
+                Err(Attempt::Retry(f)) => {
+                    tracing::debug!(deployment = %dep.deployment.id, kind = f.kind, "attempt failed");
+                    dep.state.on_failure(&gw.config.cooldown, Instant::now());
+                    probe.settled();
+                    gw.metrics
+                        .upstream_error(&dep.deployment.id.to_string(), f.kind);
+                    last = Some(f);
+                }
+            }
+        }
+    }
+    Err(match last {
+        None => GatewayError::Upstream {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: format!("every deployment of `{model}` is disabled or cooling down"),
+            tried,
+            retry_after: None,
+        },
+        Some(f) => GatewayError::Upstream {
+            // A rate limit stays a rate limit, so clients back off; a timeout is a 504.
+            status: match f.kind {
+                "timeout" => StatusCode::GATEWAY_TIMEOUT,
+                "upstream_429" => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::BAD_GATEWAY,
+            },
+            message: format!(
+                "the upstream failed after {} attempt(s); last error: {}",
+                tried.len(),
+                f.detail
+            ),
+            tried,
+            retry_after: f.retry_after,
+        },
+    })
+}
+
+/// Why an attempt failed in a way another deployment might not.
+pub(crate) struct Failure {
+    pub kind: &'static str,
+    pub detail: String,
+    /// The upstream's `Retry-After`, relayed when its 429 is the final answer.
+    pub retry_after: Option<String>,
+}
+
+enum Attempt {
+    /// Try the next deployment.
+    Retry(Failure),
+    /// Answer the client with this (the upstream's own 4xx, or a request it cannot take).
+    Final(Response),
+}
+
+fn retry(kind: &'static str, detail: impl Into<String>) -> Attempt {
+    Attempt::Retry(Failure {
+        kind,
+        detail: detail.into(),
+        retry_after: None,
+    })
+}
+
+async fn attempt(
+    gw: &Arc<Gateway>,
+    client_req: &ClientRequest<'_>,
+    resolved: &Resolved<'_>,
+    dep: &Arc<DeploymentEntry>,
+    ctx: &Ctx,
+) -> Result<Response, Attempt> {
+    let route = &resolved.entry.route;
+    let d = &dep.deployment;
+    let provider = providers::provider(d.provider);
+    let target = Target {
+        provider: d.provider,
+        upstream_model: dep.upstream_model(resolved.suffix.as_deref()),
+        api_base: d.api_base.as_deref(),
+        api_version: d.api_version.as_deref(),
+        api_key: dep.api_key.as_ref().map(|k| k.expose_secret()),
+    };
+    let upstream = provider
+        .build_request(client_req, &target)
+        .map_err(|e| match e {
+            providers::ProviderError::BadRequest { message, param } => Attempt::Final(
+                GatewayError::BadRequest {
+                    message,
+                    param,
+                    code: "unsupported_by_provider",
+                }
+                .into_response_for(client_req.endpoint.client_dialect()),
+            ),
+            providers::ProviderError::BadUpstream(m) => retry("request", m),
+        })?;
+    let timeout = route.timeout_ms.map_or(gw.config.default_timeout, ms);
+    // Each attempt gets the route's whole timeout: a retry after a timeout must have time to answer.
+    let deadline = Instant::now() + timeout;
+    let in_flight = dep.state.start();
+    let sent_at = Instant::now();
+    let mut request = gw.client().post(&upstream.url).body(upstream.body);
+    for (name, value) in upstream.headers {
+        request = request.header(name, value);
+    }
+    let response = match tokio::time::timeout_at(deadline.into(), request.send()).await {
+        Err(_) => return Err(retry("timeout", "no response before the route's timeout")),
+        Ok(Err(e)) if e.is_connect() => {
+            return Err(retry("connect", "could not connect to the upstream"));
+        }
+        Ok(Err(e)) if e.is_timeout() => {
+            return Err(retry("timeout", "the upstream connection timed out"));
+        }
+        Ok(Err(_)) => return Err(retry("request", "the upstream request failed")),
+        Ok(Ok(r)) => r,
+    };
+    let status = response.status();
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        return Err(Attempt::Retry(Failure {
+            kind: "upstream_429",
+            detail: "the upstream is rate limiting (429)".into(),
+            retry_after,
+        }));
+    }
+    // The deployment's credential was refused: a configuration problem of that deployment,
+    // never reported as if the caller's own key were wrong.
+    if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+        return Err(retry(
+            "upstream_auth",
+            format!("the upstream refused this deployment's credential ({status})"),
+        ));
+    }
+    if status.is_server_error() {
+        return Err(retry(
+            "upstream_5xx",
+            format!("the upstream answered {status}"),
+        ));
+    }
+    let acct = Accounting::new(
+        gw.clone(),
+        ctx,
+        route.model_name.clone(),
+        dep.clone(),
+        target.upstream_model.to_owned(),
+        sent_at,
+        in_flight,
+    );
+    if !status.is_success() {
+        // The upstream's own verdict on the request: passed through, not retried.
+        let body = tokio::time::timeout_at(deadline.into(), response.bytes())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        dep.state.on_neutral();
+        let converted = provider.convert_error(client_req.endpoint, status.as_u16(), &body);
+        return Err(Attempt::Final(acct.finish_plain(
+            status,
+            converted,
+            Outcome::Error,
+            Some("upstream_4xx"),
+            Default::default(),
+            Instant::now(),
+        )));
+    }
+
+    if client_req.is_stream() {
+        let converter =
+            provider.stream_converter(client_req.endpoint, client_req.wants_stream_usage());
+        let idle = route
+            .stream_idle_timeout_ms
+            .map_or(gw.config.default_stream_idle_timeout, ms);
+        let mut stream: relay::UpstreamStream = Box::pin(response.bytes_stream());
+        return match relay::first_output(&mut stream, converter, deadline).await {
+            Ok((first, converter)) => {
+                dep.state.on_success(sent_at.elapsed());
+                let in_flight = ctx.in_flight.lock().ok().and_then(|mut g| g.take());
+                Ok(acct.stream(status, stream, converter, first, idle, in_flight))
+            }
+            Err(f) => Err(Attempt::Retry(f)),
+        };
+    }
+
+    let body = match tokio::time::timeout_at(deadline.into(), response.bytes()).await {
+        Err(_) => {
+            return Err(retry(
+                "timeout",
+                "the upstream body did not arrive before the route's timeout",
+            ));
+        }
+        Ok(Err(_)) => {
+            return Err(retry(
+                "read",
+                "the upstream connection broke while sending the body",
+            ));
+        }
+        Ok(Ok(b)) => b,
+    };
+    let upstream_done = Instant::now();
+    match provider.convert_response(client_req.endpoint, &body) {
+        Ok((converted, usage)) => {
+            dep.state.on_success(upstream_done - sent_at);
+            Ok(acct.finish_plain(status, converted, Outcome::Ok, None, usage, upstream_done))
+        }
+        Err(e) => Err(retry("bad_response", e.to_string())),
+    }
+}
+
+fn ms(v: i64) -> Duration {
+    Duration::from_millis(u64::try_from(v).unwrap_or(0))
+}
+
+/// A JSON response with the `x-tollgate-deployment` and overhead headers.
+pub(crate) fn json_response(
+    status: StatusCode,
+    body: Bytes,
+    deployment: &str,
+    overhead: Duration,
+) -> Response {
+    let mut r = Response::new(Body::from(body));
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    put(h, "x-tollgate-deployment", deployment);
+    put(
+        h,
+        "x-tollgate-overhead-ms",
+        &format!("{:.3}", overhead.as_secs_f64() * 1000.0),
+    );
+    r
+}

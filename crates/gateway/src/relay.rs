@@ -1,0 +1,371 @@
+//! After the upstream answers: accounting (one usage event and one metrics sample per request,
+//! emitted when the response ends, even when the client went away) and the stream relay, which
+//! forwards converted chunks as they arrive and never buffers a whole stream.
+
+use crate::Gateway;
+use crate::balance::InFlight;
+use crate::error::GatewayError;
+use crate::metrics::RequestSample;
+use crate::providers::{StreamConverter, Usage};
+use crate::proxy::{Ctx, Failure, json_response};
+use crate::routes::DeploymentEntry;
+use crate::usage::{Outcome, UsageEvent};
+use axum::body::Body;
+use axum::response::Response;
+use bytes::Bytes;
+use futures_util::StreamExt as _;
+use http::{HeaderValue, StatusCode, header};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tollgate_domain::Timestamp;
+use tollgate_domain::model::VirtualKey;
+
+pub(crate) type UpstreamStream =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Bytes, reqwest::Error>> + Send>>;
+
+/// Everything needed to account for a request that reached a deployment.
+pub(crate) struct Accounting {
+    gw: Arc<Gateway>,
+    request_id: String,
+    started: Instant,
+    key: Option<Arc<VirtualKey>>,
+    requested_model: String,
+    route_name: String,
+    dep: Arc<DeploymentEntry>,
+    upstream_model: String,
+    sent_at: Instant,
+    _in_flight: InFlight,
+}
+
+/// Counts a request in `tollgate_in_flight_requests` from its arrival until it is answered, or,
+/// for a stream, until the stream ends.
+pub(crate) struct GatewayInFlight(Arc<Gateway>);
+
+impl GatewayInFlight {
+    pub(crate) fn enter(gw: Arc<Gateway>) -> GatewayInFlight {
+        gw.metrics.enter();
+        GatewayInFlight(gw)
+    }
+}
+
+impl Drop for GatewayInFlight {
+    fn drop(&mut self) {
+        self.0.metrics.leave();
+    }
+}
+
+impl Accounting {
+    pub(crate) fn new(
+        gw: Arc<Gateway>,
+        ctx: &Ctx,
+        route_name: String,
+        dep: Arc<DeploymentEntry>,
+        upstream_model: String,
+        sent_at: Instant,
+        in_flight: InFlight,
+    ) -> Accounting {
+        Accounting {
+            gw,
+            request_id: ctx.request_id.clone(),
+            started: ctx.started,
+            key: ctx.key.clone(),
+            requested_model: ctx.route_model.clone(),
+            route_name,
+            dep,
+            upstream_model,
+            sent_at,
+            _in_flight: in_flight,
+        }
+    }
+
+    fn emit(
+        &self,
+        status: u16,
+        outcome: Outcome,
+        error_kind: Option<&'static str>,
+        usage: Usage,
+        ttft: Option<Duration>,
+        overhead: Duration,
+    ) {
+        let latency = self.started.elapsed();
+        let deployment = self.dep.deployment.id.to_string();
+        self.gw.metrics.record(&RequestSample {
+            route: &self.route_name,
+            deployment: &deployment,
+            status,
+            latency,
+            overhead,
+            ttft,
+            prompt_tokens: usage.prompt_tokens,
+            completion_tokens: usage.completion_tokens,
+        });
+        self.gw.usage.record(UsageEvent {
+            request_id: self.request_id.clone(),
+            ts: Timestamp::now(),
+            key_id: self.key.as_ref().map(|k| k.id),
+            team_id: self.key.as_ref().and_then(|k| k.team_id),
+            user_id: self.key.as_ref().and_then(|k| k.user_id),
+            instance: self.gw.config.instance.clone(),
+            pod: self.gw.config.pod.clone(),
+            route_model: self.requested_model.clone(),
+            upstream_model: Some(self.upstream_model.clone()),
+            provider: Some(self.dep.deployment.provider.as_str()),
+            deployment_id: Some(deployment),
+            prompt_tokens: usage.prompt_tokens,
+            completion_tokens: usage.completion_tokens,
+            cached_tokens: usage.cached_tokens,
+            latency_ms: u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
+            ttft_ms: ttft.map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
+            status,
+            outcome,
+            error_kind,
+            stream: ttft.is_some(),
+        });
+    }
+
+    /// A whole (non-streamed) answer: accounted now.
+    pub(crate) fn finish_plain(
+        self,
+        status: StatusCode,
+        body: Bytes,
+        outcome: Outcome,
+        error_kind: Option<&'static str>,
+        usage: Usage,
+        upstream_done: Instant,
+    ) -> Response {
+        let overhead = (self.sent_at - self.started) + upstream_done.elapsed();
+        self.emit(status.as_u16(), outcome, error_kind, usage, None, overhead);
+        json_response(status, body, &self.dep.deployment.id.to_string(), overhead)
+    }
+
+    /// A streamed answer: the response starts with `first`; accounting happens when the stream ends.
+    pub(crate) fn stream(
+        self,
+        status: StatusCode,
+        upstream: UpstreamStream,
+        converter: Box<dyn StreamConverter>,
+        first: Bytes,
+        idle: Duration,
+        in_flight: Option<GatewayInFlight>,
+    ) -> Response {
+        let ttft = self.started.elapsed();
+        let overhead = self.sent_at - self.started;
+        let deployment = self.dep.deployment.id.to_string();
+        let relay = Relay {
+            upstream,
+            converter,
+            idle,
+            pending: Some(first),
+            done: false,
+            outcome: Outcome::ClientClosed,
+            error_kind: None,
+            ttft,
+            overhead,
+            status: status.as_u16(),
+            acct: self,
+            _in_flight: in_flight,
+        };
+        let body = futures_util::stream::unfold(relay, |mut r| async move {
+            let next = r.next_chunk().await?;
+            Some((Ok::<Bytes, std::io::Error>(next), r))
+        });
+        let mut response = Response::new(Body::from_stream(body));
+        *response.status_mut() = status;
+        let h = response.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/event-stream"),
+        );
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        if let Ok(v) = HeaderValue::from_str(&deployment) {
+            h.insert("x-tollgate-deployment", v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&format!("{:.3}", overhead.as_secs_f64() * 1000.0)) {
+            h.insert("x-tollgate-overhead-ms", v);
+        }
+        response
+    }
+}
+
+/// Reads upstream chunks until content starts (text or a tool call; a role chunk alone is held
+/// back), so a failure before any content is still retryable and none after it is.
+pub(crate) async fn first_output(
+    stream: &mut UpstreamStream,
+    mut converter: Box<dyn StreamConverter>,
+    deadline: Instant,
+) -> Result<(Bytes, Box<dyn StreamConverter>), Failure> {
+    let mut held = bytes::BytesMut::new();
+    loop {
+        match tokio::time::timeout_at(deadline.into(), stream.next()).await {
+            Err(_) => {
+                return Err(Failure {
+                    kind: "timeout",
+                    detail: "no stream content before the route's timeout".into(),
+                    retry_after: None,
+                });
+            }
+            Ok(Some(Err(_))) => {
+                return Err(Failure {
+                    kind: "read",
+                    detail: "the upstream stream broke before any content".into(),
+                    retry_after: None,
+                });
+            }
+            Ok(None) => {
+                held.extend_from_slice(&converter.finish());
+                return if held.is_empty() {
+                    Err(Failure {
+                        kind: "bad_response",
+                        detail: "the upstream closed the stream without data".into(),
+                        retry_after: None,
+                    })
+                } else {
+                    Ok((held.freeze(), converter))
+                };
+            }
+            Ok(Some(Ok(chunk))) => match converter.push(&chunk) {
+                Ok(out) => {
+                    held.extend_from_slice(&out);
+                    if converter.started() && !held.is_empty() {
+                        return Ok((held.freeze(), converter));
+                    }
+                }
+                Err(e) => {
+                    return Err(Failure {
+                        kind: "bad_response",
+                        detail: e.to_string(),
+                        retry_after: None,
+                    });
+                }
+            },
+        }
+    }
+}
+
+/// The state of one relayed stream; dropping it (end of stream, or the client went away, which
+/// also drops the upstream connection) records the request.
+struct Relay {
+    upstream: UpstreamStream,
+    converter: Box<dyn StreamConverter>,
+    idle: Duration,
+    pending: Option<Bytes>,
+    done: bool,
+    outcome: Outcome,
+    error_kind: Option<&'static str>,
+    ttft: Duration,
+    overhead: Duration,
+    status: u16,
+    acct: Accounting,
+    _in_flight: Option<GatewayInFlight>,
+}
+
+impl Relay {
+    async fn next_chunk(&mut self) -> Option<Bytes> {
+        if let Some(first) = self.pending.take() {
+            return Some(first);
+        }
+        while !self.done {
+            match tokio::time::timeout(self.idle, self.upstream.next()).await {
+                Err(_) => return self.fail("stream_idle_timeout"),
+                Ok(Some(Err(_))) => return self.fail("stream_interrupted"),
+                Ok(None) => {
+                    self.done = true;
+                    self.outcome = Outcome::Ok;
+                    let tail = self.converter.finish();
+                    return (!tail.is_empty()).then_some(tail);
+                }
+                Ok(Some(Ok(chunk))) => match self.converter.push(&chunk) {
+                    Ok(out) if out.is_empty() => {}
+                    Ok(out) => return Some(out),
+                    Err(_) => return self.fail("bad_response"),
+                },
+            }
+        }
+        None
+    }
+
+    /// Ends the stream after a failure mid-way: the client has had bytes, so no retry.
+    fn fail(&mut self, kind: &'static str) -> Option<Bytes> {
+        self.done = true;
+        self.outcome = Outcome::Error;
+        self.error_kind = Some(kind);
+        self.acct
+            .gw
+            .metrics
+            .upstream_error(&self.acct.dep.deployment.id.to_string(), kind);
+        None
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let usage = self.converter.usage();
+        let status = match self.outcome {
+            Outcome::Ok => self.status,
+            // nginx's "client closed request": the client left before the end.
+            Outcome::ClientClosed => 499,
+            Outcome::Error => 502,
+        };
+        self.acct.emit(
+            status,
+            self.outcome,
+            self.error_kind,
+            usage,
+            Some(self.ttft),
+            self.overhead,
+        );
+    }
+}
+
+/// A request refused before any upstream call (auth, validation, routing, all attempts failed).
+pub(crate) fn record_refusal(gw: &Arc<Gateway>, ctx: &Ctx, e: &GatewayError) {
+    let status = e.status_code().as_u16();
+    gw.metrics.record(&RequestSample {
+        route: if ctx.route_model.is_empty() {
+            "-"
+        } else {
+            &ctx.route_model
+        },
+        deployment: "-",
+        status,
+        latency: ctx.started.elapsed(),
+        overhead: ctx.started.elapsed(),
+        ttft: None,
+        prompt_tokens: 0,
+        completion_tokens: 0,
+    });
+    // Only requests with a valid key are accounted: garbage traffic must not fill spend logs.
+    let Some(key) = &ctx.key else { return };
+    let kind = match e {
+        GatewayError::Forbidden { code, .. } => *code,
+        GatewayError::BadRequest { .. } | GatewayError::TooLarge(_) => "invalid_request",
+        GatewayError::ModelNotFound(_) => "model_not_found",
+        GatewayError::Upstream { status, .. } if *status == StatusCode::GATEWAY_TIMEOUT => {
+            "timeout"
+        }
+        GatewayError::Upstream { .. } => "upstream_failed",
+        _ => "internal",
+    };
+    gw.usage.record(UsageEvent {
+        request_id: ctx.request_id.clone(),
+        ts: Timestamp::now(),
+        key_id: Some(key.id),
+        team_id: key.team_id,
+        user_id: key.user_id,
+        instance: gw.config.instance.clone(),
+        pod: gw.config.pod.clone(),
+        route_model: ctx.route_model.clone(),
+        upstream_model: None,
+        provider: None,
+        deployment_id: None,
+        prompt_tokens: 0,
+        completion_tokens: 0,
+        cached_tokens: 0,
+        latency_ms: u64::try_from(ctx.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        ttft_ms: None,
+        status,
+        outcome: Outcome::Error,
+        error_kind: Some(kind),
+        stream: false,
+    });
+}

@@ -1,0 +1,277 @@
+//! What the request path reads: every usable key by hash and the route table, loaded together
+//! from the store (plus routes declared in `tollgate.toml`) and swapped in whole.
+
+use crate::balance::DeploymentState;
+use crate::routes::{DeploymentEntry, RouteEntry, RouteTable};
+use crate::secrets::{self, SecretKey};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use tollgate_domain::model::VirtualKey;
+use tollgate_domain::routing::{Deployment, ProviderKind, Route, RouteSource, Strategy};
+use tollgate_domain::{CredentialId, DeploymentId, RouteId, Timestamp};
+use tollgate_store::Store;
+
+/// One consistent view of keys and routes at a configuration revision.
+pub struct Snapshot {
+    pub revision: i64,
+    pub keys: HashMap<String, Arc<VirtualKey>>,
+    pub routes: RouteTable,
+}
+
+impl Snapshot {
+    pub fn empty() -> Snapshot {
+        Snapshot {
+            revision: -1,
+            keys: HashMap::new(),
+            routes: RouteTable::default(),
+        }
+    }
+}
+
+/// A route declared in `tollgate.toml` (`[[routes]]`), served read-only.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigRoute {
+    pub model_name: String,
+    #[serde(default)]
+    pub instance: Option<String>,
+    #[serde(default)]
+    pub alias_of: Option<String>,
+    #[serde(default)]
+    pub strategy: Strategy,
+    #[serde(default)]
+    pub timeout_ms: Option<i64>,
+    #[serde(default)]
+    pub stream_idle_timeout_ms: Option<i64>,
+    #[serde(default)]
+    pub retries: i64,
+    #[serde(default)]
+    pub fallbacks: Vec<String>,
+    #[serde(default)]
+    pub header_match: BTreeMap<String, String>,
+    #[serde(default)]
+    pub deployments: Vec<ConfigDeployment>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigDeployment {
+    pub provider: ProviderKind,
+    /// Empty on a wildcard route: forward the matched suffix.
+    #[serde(default)]
+    pub upstream_model: String,
+    #[serde(default)]
+    pub api_base: Option<String>,
+    #[serde(default)]
+    pub api_version: Option<String>,
+    /// A reference only (`env:VAR` or `file:/path`): secrets do not belong in a config file.
+    #[serde(default)]
+    pub api_key: Option<String>,
+    #[serde(default = "one")]
+    pub weight: i64,
+    #[serde(default)]
+    pub rpm_limit: Option<i64>,
+    #[serde(default)]
+    pub tpm_limit: Option<i64>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn one() -> i64 {
+    1
+}
+fn yes() -> bool {
+    true
+}
+
+impl ConfigRoute {
+    /// Checks what the types cannot: patterns, references, weights.
+    pub fn validate(&self) -> Result<(), String> {
+        let at = |m: &str| format!("routes[{}]: {m}", self.model_name);
+        tollgate_domain::routing::validate_pattern(&self.model_name).map_err(at)?;
+        if self.alias_of.is_none() && self.deployments.is_empty() {
+            return Err(at("a route needs at least one deployment, or alias_of"));
+        }
+        for d in &self.deployments {
+            if let Some(k) = &d.api_key
+                && !(k.starts_with("env:") || k.starts_with("file:"))
+            {
+                return Err(at(
+                    "api_key must be a reference such as env:OPENAI_API_KEY, not the key itself",
+                ));
+            }
+            if d.weight < 0 {
+                return Err(at("weight cannot be negative"));
+            }
+            if d.provider == ProviderKind::Azure && d.api_base.is_none() {
+                return Err(at("an azure deployment needs api_base"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Builds snapshots; keeps deployment state across reloads.
+pub struct Loader {
+    store: Arc<dyn Store>,
+    instance: String,
+    secret_key: Option<SecretKey>,
+    /// Config routes with stable ids, and each config deployment's key reference.
+    config_routes: Vec<Route>,
+    config_refs: HashMap<DeploymentId, String>,
+    states: Mutex<HashMap<DeploymentId, Arc<DeploymentState>>>,
+}
+
+impl Loader {
+    pub fn new(
+        store: Arc<dyn Store>,
+        instance: String,
+        secret_key: Option<SecretKey>,
+        config: &[ConfigRoute],
+    ) -> Loader {
+        let mut config_routes = Vec::new();
+        let mut config_refs = HashMap::new();
+        let now = Timestamp::now();
+        for c in config {
+            let route_id = RouteId::new();
+            let deployments = c
+                .deployments
+                .iter()
+                .map(|d| {
+                    let id = DeploymentId::new();
+                    if let Some(r) = &d.api_key {
+                        config_refs.insert(id, r.clone());
+                    }
+                    Deployment {
+                        id,
+                        route_id,
+                        provider: d.provider,
+                        upstream_model: d.upstream_model.clone(),
+                        api_base: d.api_base.clone(),
+                        api_version: d.api_version.clone(),
+                        credential_id: None,
+                        weight: d.weight,
+                        rpm_limit: d.rpm_limit,
+                        tpm_limit: d.tpm_limit,
+                        enabled: d.enabled,
+                        input_price_per_mtok: None,
+                        output_price_per_mtok: None,
+                        created_at: now,
+                        updated_at: now,
+                    }
+                })
+                .collect();
+            config_routes.push(Route {
+                id: route_id,
+                instance: c.instance.clone(),
+                model_name: c.model_name.clone(),
+                alias_of: c.alias_of.clone(),
+                strategy: c.strategy,
+                timeout_ms: c.timeout_ms,
+                stream_idle_timeout_ms: c.stream_idle_timeout_ms,
+                retries: c.retries,
+                fallbacks: c.fallbacks.clone(),
+                header_match: c.header_match.clone(),
+                source: RouteSource::Config,
+                deployments,
+                created_at: now,
+                updated_at: now,
+            });
+        }
+        Loader {
+            store,
+            instance,
+            secret_key,
+            config_routes,
+            config_refs,
+            states: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Reads the revision first, then the data: a change made meanwhile bumps the revision
+    /// again, so the next check reloads.
+    pub async fn load(&self) -> Result<Snapshot, tollgate_store::Error> {
+        let revision = self.store.config_revision().await?;
+        let keys = self.store.list_active_keys().await?;
+        let mut routes = self.store.list_routes().await?;
+        routes.extend(self.config_routes.iter().cloned());
+
+        let mut secrets_by_credential: HashMap<
+            CredentialId,
+            Result<secrecy::SecretString, String>,
+        > = HashMap::new();
+        let mut entries = Vec::with_capacity(routes.len());
+        for route in routes {
+            if route
+                .instance
+                .as_deref()
+                .is_some_and(|i| i != self.instance)
+            {
+                continue;
+            }
+            let mut deployments = Vec::with_capacity(route.deployments.len());
+            for d in &route.deployments {
+                let secret = match (d.credential_id, self.config_refs.get(&d.id)) {
+                    (Some(cid), _) => {
+                        let resolved = match secrets_by_credential.get(&cid) {
+                            Some(known) => known.clone(),
+                            None => {
+                                let r = match self.store.get_credential_secret(cid).await {
+                                    Ok(s) => secrets::resolve(&s, self.secret_key.as_ref())
+                                        .map_err(|e| e.to_string()),
+                                    Err(e) => Err(format!("credential unavailable: {e}")),
+                                };
+                                secrets_by_credential.insert(cid, r.clone());
+                                r
+                            }
+                        };
+                        resolved.map(Some)
+                    }
+                    (None, Some(reference)) => secrets::resolve_reference(reference)
+                        .map(Some)
+                        .map_err(|e| e.to_string()),
+                    (None, None) => Ok(None),
+                };
+                let (api_key, credential_error) = match secret {
+                    Ok(k) => (k, None),
+                    Err(e) => {
+                        tracing::warn!(deployment = %d.id, route = %route.model_name, "deployment skipped: {e}");
+                        (None, Some(e))
+                    }
+                };
+                deployments.push(Arc::new(DeploymentEntry {
+                    deployment: d.clone(),
+                    api_key,
+                    credential_error,
+                    state: self.state_of(d.id),
+                }));
+            }
+            entries.push(RouteEntry { route, deployments });
+        }
+        let keys = keys
+            .into_iter()
+            .map(|k| (k.key_hash, Arc::new(k.key)))
+            .collect();
+        Ok(Snapshot {
+            revision,
+            keys,
+            routes: RouteTable::build(entries, &self.instance),
+        })
+    }
+
+    fn state_of(&self, id: DeploymentId) -> Arc<DeploymentState> {
+        match self.states.lock() {
+            Ok(mut m) => m.entry(id).or_default().clone(),
+            Err(_) => Arc::new(DeploymentState::default()),
+        }
+    }
+
+    /// Live state of every deployment seen, for metrics.
+    pub fn states(&self) -> Vec<(DeploymentId, Arc<DeploymentState>)> {
+        self.states
+            .lock()
+            .map(|m| m.iter().map(|(k, v)| (*k, v.clone())).collect())
+            .unwrap_or_default()
+    }
+}
