@@ -111,6 +111,30 @@ install_nextest() {
     die "cargo install cargo-nextest failed (see $TG_LOG_DIR/cargo-nextest.log)"
 }
 
+# The SDK tests (end2end/sdk) run the official `openai` and `anthropic` Python
+# packages from a venv at .venv, reinstalled only when requirements.txt changed
+# since the last install, which a stamp records. Debian's python3 lacks `venv`
+# and `ensurepip` until python3-venv is installed.
+install_python_venv() {
+  local req="$TG_ROOT/end2end/sdk/requirements.txt" venv="$TG_ROOT/.venv"
+  local stamp="$venv/.tollgate-requirements.sha256" want
+  have python3 || install_apt python3
+  if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
+    install_apt python3-venv
+  fi
+  want="$(sha256sum "$req" | cut -d' ' -f1)"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]] && "$venv/bin/python" -c '' 2>/dev/null; then
+    note "venv: .venv up to date"
+    return 0
+  fi
+  # A venv whose python is gone (the interpreter moved or was upgraded) is rebuilt.
+  "$venv/bin/python" -c '' 2>/dev/null || rm -rf "$venv"
+  log "venv: installing end2end/sdk/requirements.txt into .venv"
+  [[ -d "$venv" ]] || python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
+  printf '%s\n' "$want" >"$stamp"
+}
+
 main() {
   local mode=test
   case "${1:-}" in
@@ -134,6 +158,7 @@ main() {
   if [[ "$mode" == test ]]; then
     install_rust_components
     install_nextest
+    install_python_venv
   fi
 }
 

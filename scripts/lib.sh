@@ -10,6 +10,10 @@ export TG_ROOT
 # target/ there would cost a 20-minute build every run (see BUILD.md).
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tollgate/target}"
 
+# No incremental caches in the scripts: CI builds from a fresh clone each time, and every
+# clone's path would add gigabytes of caches that are never reused.
+export CARGO_INCREMENTAL=0
+
 # npm's wasm-opt (binaryen 132) must win over Debian's binaryen 108, whose
 # output never hydrates; cargo-installed wasm-bindgen comes next.
 export PATH="$TG_ROOT/node_modules/.bin:$HOME/.cargo/bin:$PATH"

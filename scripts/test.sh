@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every check a change must pass, in the order that fails fastest: format,
 # lints for each feature set, unit and integration tests per package, then the
+# SDK tests (the official openai and anthropic Python packages) and the
 # end-to-end tests in Chromium against a debug build. CI runs exactly this.
 #
 # Environment (all optional):
@@ -37,6 +38,15 @@ nextest() {
   cargo nextest run --no-tests=pass "$@"
 }
 
+# The official Python SDKs against a real `tollgate serve` and a stub upstream.
+# The debug binary is usually fresh from the cargo tests; the build is the one
+# build_debug_site runs, so it costs nothing twice.
+sdk_tests() {
+  cargo build -p tollgate --bin tollgate
+  TG_BIN="$CARGO_TARGET_DIR/debug/tollgate" \
+    "$TG_ROOT/.venv/bin/python" -m pytest -q "$TG_ROOT/end2end/sdk"
+}
+
 build_debug_site() { bash "$TG_ROOT/scripts/build-site.sh" debug; }
 
 e2e() {
@@ -65,6 +75,7 @@ main() {
   step "tests: tollgate-cluster" nextest -p tollgate-cluster
   step "tests: tollgate (server)" nextest -p tollgate
   step "tests: tollgate-app (ssr)" nextest -p tollgate-app --features ssr
+  step "SDK tests (openai, anthropic)" sdk_tests
   if [[ "${SKIP_E2E:-}" == 1 ]]; then
     log "SKIP_E2E=1: skipping the site build and the browser tests"
   else

@@ -1,5 +1,6 @@
 //! The command line: `serve`, `gateway`, `portal`, `migrate`, `check-config`.
 
+use crate::commands;
 use crate::config::{Config, Overrides, redact_url};
 use crate::startup::{self, Mode};
 use crate::telemetry;
@@ -46,6 +47,55 @@ enum Command {
     Migrate,
     /// Validates the configuration and exits 0 (valid) or 2 (not).
     CheckConfig,
+    /// Virtual keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Imports routes from another gateway's configuration.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// A LiteLLM proxy config (model_list, router_settings): routes, deployments, credential references.
+    Litellm {
+        /// The LiteLLM config.yaml.
+        path: PathBuf,
+        /// Print what would be created, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Create the routes for this instance only (default: every instance).
+        #[arg(long)]
+        instance: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Creates a key and prints its secret once.
+    Create {
+        /// A name people recognise it by.
+        #[arg(long)]
+        alias: Option<String>,
+        /// Models (names or patterns such as `anthropic/*`) it may call; default: any.
+        #[arg(long, value_delimiter = ',')]
+        models: Vec<String>,
+        /// The team (id or name) it belongs to.
+        #[arg(long)]
+        team: Option<String>,
+        /// Gateway instances it may use; default: all.
+        #[arg(long, value_delimiter = ',')]
+        instances: Vec<String>,
+    },
+    /// Blocks a key by id: every gateway refuses it within a second.
+    Block {
+        /// The key's id (a UUID), as `keys create` printed it.
+        key_id: String,
+    },
 }
 
 pub fn run() -> ExitCode {
@@ -85,6 +135,15 @@ pub fn run() -> ExitCode {
             Command::Portal => startup::serve(config, Mode::PORTAL).await,
             Command::Migrate => startup::migrate_only(&config).await,
             Command::CheckConfig => Ok(()),
+            Command::Keys { command } => run_keys(&config, command).await,
+            Command::Import {
+                command:
+                    ImportCommand::Litellm {
+                        path,
+                        dry_run,
+                        instance,
+                    },
+            } => run_import(&config, &path, dry_run, instance.as_deref()).await,
         }
     });
     match outcome {
@@ -94,6 +153,70 @@ pub fn run() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn run_import(
+    config: &Config,
+    path: &std::path::Path,
+    dry_run: bool,
+    instance: Option<&str>,
+) -> anyhow::Result<()> {
+    use commands::import;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let plan = import::convert(
+        import::parse(&text)?,
+        instance,
+        tollgate_domain::Timestamp::now(),
+    );
+    for r in &plan.routes {
+        println!(
+            "route {} ({} deployment(s), {})",
+            r.model_name,
+            r.deployments.len(),
+            r.strategy.as_str()
+        );
+    }
+    for note in &plan.not_converted {
+        println!("not converted: {note}");
+    }
+    if dry_run {
+        println!("dry run: nothing was written");
+        return Ok(());
+    }
+    let store = commands::open_store(config).await?;
+    for line in import::apply(&store, plan).await? {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+async fn run_keys(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
+    let store = commands::open_store(config).await?;
+    match command {
+        KeysCommand::Create {
+            alias,
+            models,
+            team,
+            instances,
+        } => {
+            let args = commands::keys::CreateArgs {
+                alias,
+                models,
+                team,
+                instances,
+            };
+            let (key, secret) = commands::keys::create(&store, args).await?;
+            println!("id:     {}", key.id);
+            println!("key:    {secret}");
+            println!("        (shown once: store it now; Tollgate keeps only its hash)");
+        }
+        KeysCommand::Block { key_id } => {
+            let key = commands::keys::block(&store, &key_id).await?;
+            println!("blocked {} ({})", key.id, key.masked());
+        }
+    }
+    Ok(())
 }
 
 /// What `check-config` prints: the effective settings, secrets shown only as set or unset.

@@ -38,7 +38,40 @@ pub struct Config {
     pub secret_key: Option<SecretString>,
     pub database: DatabaseConfig,
     pub auth: AuthSection,
+    pub gateway: GatewaySection,
     pub log: LogConfig,
+    /// Model routes declared here are served read-only, beside those in the database.
+    pub routes: Vec<tollgate_gateway::ConfigRoute>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewaySection {
+    /// Largest request body, in MiB.
+    pub max_body_mib: usize,
+    /// Whole-request timeout when a route sets none, in seconds.
+    pub default_timeout_secs: u64,
+    /// Longest silence between stream chunks when a route sets none, in seconds.
+    pub stream_idle_timeout_secs: u64,
+    /// Consecutive failures that put a deployment in cooldown.
+    pub cooldown_failures: u32,
+    /// Seconds a deployment cools down before one probe request.
+    pub cooldown_secs: u64,
+    /// Seconds between configuration revision polls (the change feed is the fast path).
+    pub poll_interval_secs: u64,
+}
+
+impl Default for GatewaySection {
+    fn default() -> Self {
+        GatewaySection {
+            max_body_mib: 32,
+            default_timeout_secs: 600,
+            stream_idle_timeout_secs: 120,
+            cooldown_failures: 3,
+            cooldown_secs: 30,
+            poll_interval_secs: 3,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -87,7 +120,9 @@ impl Default for Config {
             secret_key: None,
             database: DatabaseConfig::default(),
             auth: AuthSection::default(),
+            gateway: GatewaySection::default(),
             log: LogConfig::default(),
+            routes: Vec::new(),
         }
     }
 }
@@ -219,7 +254,35 @@ impl Config {
         if self.database.max_connections == 0 {
             return Err(ConfigError("database.max_connections: at least 1".into()));
         }
+        if self.gateway.max_body_mib == 0
+            || self.gateway.cooldown_failures == 0
+            || self.gateway.poll_interval_secs == 0
+        {
+            return Err(ConfigError("gateway: max_body_mib, cooldown_failures and poll_interval_secs must be at least 1".into()));
+        }
+        if let Some(key) = &self.secret_key {
+            tollgate_gateway::secrets::SecretKey::parse(secrecy::ExposeSecret::expose_secret(key))
+                .map_err(|e| ConfigError(format!("secret_key: {e}")))?;
+        }
+        for r in &self.routes {
+            r.validate().map_err(ConfigError)?;
+        }
         Ok(())
+    }
+
+    /// The gateway's settings for this process.
+    pub fn gateway_config(&self, pod: String) -> tollgate_gateway::GatewayConfig {
+        let g = &self.gateway;
+        let mut c = tollgate_gateway::GatewayConfig::new(self.instance.clone(), pod);
+        c.max_body_bytes = g.max_body_mib.saturating_mul(1024 * 1024);
+        c.default_timeout = std::time::Duration::from_secs(g.default_timeout_secs);
+        c.default_stream_idle_timeout = std::time::Duration::from_secs(g.stream_idle_timeout_secs);
+        c.cooldown = tollgate_gateway::balance::CooldownPolicy {
+            failures: g.cooldown_failures,
+            open_for: std::time::Duration::from_secs(g.cooldown_secs),
+        };
+        c.poll_interval = std::time::Duration::from_secs(g.poll_interval_secs);
+        c
     }
 
     pub fn database_url(&self) -> String {
@@ -395,6 +458,35 @@ mod tests {
                 &Overrides::default(),
             );
             assert!(missing.unwrap_err().to_string().contains("does not exist"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn routes_in_the_file_are_checked() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "tollgate.toml",
+                "[[routes]]\nmodel_name = \"gpt-4o\"\n[[routes.deployments]]\nprovider = \"openai\"\nupstream_model = \"gpt-4o\"\napi_key = \"env:OPENAI_API_KEY\"\n",
+            )?;
+            let c = Config::load(None, &[], &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(c.routes.len(), 1);
+            jail.create_file(
+                "tollgate.toml",
+                "[[routes]]\nmodel_name = \"gpt-4o\"\n[[routes.deployments]]\nprovider = \"openai\"\napi_key = \"sk-plain-secret\"\n",
+            )?;
+            let err = Config::load(None, &[], &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("api_key must be a reference"), "{err}");
+            jail.create_file(
+                "tollgate.toml",
+                "[[routes]]\nmodel_name = \"x\"\nprovidr = 1\n",
+            )?;
+            let err = Config::load(None, &[], &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("providr: unknown key"), "{err}");
             Ok(())
         });
     }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 use tollgate_domain::Timestamp;
+use tollgate_gateway::Gateway;
 use tollgate_store::{GatewayNode, Store};
 
 pub const INTERVAL: Duration = Duration::from_secs(5);
@@ -20,21 +21,19 @@ pub fn pod_name() -> String {
 }
 
 /// Writes heartbeats until the task is dropped. A failed write is logged and retried next tick.
-pub async fn run(store: Arc<dyn Store>, instance: String, pod: String) {
+pub async fn run(store: Arc<dyn Store>, gateway: Arc<Gateway>) {
     let started_at = Timestamp::now();
     let mut tick = tokio::time::interval(INTERVAL);
     loop {
         tick.tick().await;
-        let revision = store.config_revision().await.unwrap_or(0);
         let node = GatewayNode {
-            instance: instance.clone(),
-            pod: pod.clone(),
+            instance: gateway.config.instance.clone(),
+            pod: gateway.config.pod.clone(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            config_revision: revision,
+            config_revision: gateway.applied_revision(),
             started_at,
             last_seen: Timestamp::now(),
-            // No proxy endpoints are served yet (the gateway issue adds them): nothing is in flight.
-            in_flight: 0,
+            in_flight: gateway.in_flight(),
         };
         if let Err(e) = store.upsert_gateway_node(&node).await {
             tracing::warn!(error = %e, "heartbeat write failed");

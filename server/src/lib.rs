@@ -2,6 +2,7 @@
 //! background tasks. `main.rs` only parses arguments and calls [`cli::run`].
 
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod heartbeat;
 pub mod startup;

@@ -11,6 +11,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tollgate_app::server::bootstrap::{self, Bootstrap};
+use tollgate_gateway::Gateway;
+use tollgate_gateway::secrets::SecretKey;
+use tollgate_gateway::usage::{CountingSink, UsageSink};
 use tollgate_store::{ConnectOptions, Store};
 
 /// Which parts a process runs.
@@ -42,6 +45,12 @@ pub async fn serve(config: Config, mode: Mode) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
+    // Small SSE chunks must leave at once: no Nagle delay on any accepted socket.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
+    });
     let health = Health::starting("connecting to the database");
     let (switch, app) = web::Switch::new();
     let outer = web::outer_router(health.clone(), app);
@@ -67,16 +76,17 @@ pub async fn serve(config: Config, mode: Mode) -> anyhow::Result<()> {
         if mode.portal {
             bootstrap_admin(&config, store.as_ref()).await?;
         }
-        let router = web::app_router(&config, store.clone(), mode);
+        let gateway = if mode.gateway {
+            Some(start_gateway(&config, store.clone()).await?)
+        } else {
+            None
+        };
+        let router = web::app_router(&config, store.clone(), mode, gateway.clone());
         switch.set(router);
         health.set_running(store.clone());
-        tracing::info!(backend = store.backend().as_str(), "ready");
-        if mode.gateway {
-            tokio::spawn(heartbeat::run(
-                store,
-                config.instance.clone(),
-                heartbeat::pod_name(),
-            ));
+        tracing::info!(backend = store.backend().as_str(), instance = %config.instance, "ready");
+        if let Some(gw) = gateway {
+            tokio::spawn(heartbeat::run(store, gw));
         }
         anyhow::Ok(())
     };
@@ -86,6 +96,26 @@ pub async fn serve(config: Config, mode: Mode) -> anyhow::Result<()> {
         done = setup => done?,
     }
     server.await.context("HTTP server failed")
+}
+
+async fn start_gateway(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Arc<Gateway>> {
+    let secret_key = config
+        .secret_key
+        .as_ref()
+        .map(|k| SecretKey::parse(k.expose_secret()))
+        .transpose()
+        .context("secret_key")?;
+    let usage: Arc<dyn UsageSink> = Arc::new(CountingSink::default());
+    let gw = Gateway::start(
+        config.gateway_config(heartbeat::pod_name()),
+        store,
+        secret_key,
+        &config.routes,
+        usage,
+    )
+    .await
+    .context("cannot start the gateway")?;
+    Ok(gw)
 }
 
 /// `tollgate migrate`: a few attempts, then give up with the reason.
@@ -119,7 +149,7 @@ pub async fn migrate_only(config: &Config) -> anyhow::Result<()> {
     ))
 }
 
-fn connect_options(config: &Config) -> ConnectOptions {
+pub fn connect_options(config: &Config) -> ConnectOptions {
     ConnectOptions {
         max_connections: config.database.max_connections,
         acquire_timeout: Duration::from_secs(config.database.acquire_timeout_secs),

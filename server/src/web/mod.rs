@@ -55,14 +55,21 @@ fn starting_router() -> Router {
     })
 }
 
-/// The application for a mode, with its middleware.
-pub fn app_router(config: &Config, store: Arc<dyn Store>, mode: Mode) -> Router {
+/// The application for a mode: the gateway's routes (no session middleware, their own body
+/// limit) beside the portal's (with it).
+pub fn app_router(
+    config: &Config,
+    store: Arc<dyn Store>,
+    mode: Mode,
+    gateway: Option<Arc<tollgate_gateway::Gateway>>,
+) -> Router {
+    let gateway_routes = gateway.map(tollgate_gateway::router).unwrap_or_default();
     if !mode.portal {
-        return Router::new().fallback(api::not_found);
+        return gateway_routes.fallback(api::not_found);
     }
     let state = portal::state(config, store);
-    let router = portal::router(config, state.clone()).merge(api::router(state.clone()));
-    apply_middleware(router, state)
+    let portal = portal::router(config, state.clone()).merge(api::router(state.clone()));
+    gateway_routes.merge(apply_middleware(portal, state))
 }
 
 /// The layers, outermost last.

@@ -44,19 +44,37 @@ pub enum Db {
     Postgres,
     /// A URL that cannot be reached.
     Unreachable,
+    /// This database URL (shared by several processes).
+    Url(String),
 }
 
 impl Server {
     pub fn start(db: Db, extra_env: &[(&str, &str)]) -> Server {
+        Server::spawn("serve", db, extra_env, None)
+    }
+
+    /// Any mode (`serve`, `gateway`, `portal`), optionally run in `workdir` (for its tollgate.toml).
+    pub fn spawn(
+        mode: &str,
+        db: Db,
+        extra_env: &[(&str, &str)],
+        workdir: Option<&std::path::Path>,
+    ) -> Server {
         let data = tempfile::tempdir().unwrap();
         let port = free_port();
-        let mut cmd = command(&["serve", "--listen", &format!("127.0.0.1:{port}")]);
+        let mut cmd = command(&[mode, "--listen", &format!("127.0.0.1:{port}")]);
+        if let Some(dir) = workdir {
+            cmd.current_dir(dir);
+        }
         cmd.env("TOLLGATE_DATA_DIR", data.path());
         cmd.env("TOLLGATE_SITE_ROOT", data.path());
         match db {
             Db::Sqlite => {}
             Db::Postgres => {
                 cmd.env("TOLLGATE_DATABASE_URL", fresh_postgres_database());
+            }
+            Db::Url(url) => {
+                cmd.env("TOLLGATE_DATABASE_URL", url);
             }
             Db::Unreachable => {
                 let dead = free_port();

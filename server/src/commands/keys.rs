@@ -1,0 +1,101 @@
+//! `tollgate keys create|block`: virtual keys from the command line, so the gateway is usable
+//! before the portal's key pages exist. Every change bumps the configuration revision, which
+//! every gateway process hears through the change feed.
+
+use anyhow::{Context as _, bail};
+use std::sync::Arc;
+use tollgate_domain::keys::{display_parts, generate_key, hash_secret};
+use tollgate_domain::model::VirtualKey;
+use tollgate_domain::routing::validate_pattern;
+use tollgate_domain::{KeyId, TeamId, Timestamp, validate};
+use tollgate_store::{NewKey, Page, Store};
+
+/// What `keys create` takes.
+#[derive(Debug, Default)]
+pub struct CreateArgs {
+    pub alias: Option<String>,
+    pub models: Vec<String>,
+    pub team: Option<String>,
+    pub instances: Vec<String>,
+}
+
+/// Creates a key and returns it with its secret (to be printed once).
+pub async fn create(
+    store: &Arc<dyn Store>,
+    args: CreateArgs,
+) -> anyhow::Result<(VirtualKey, String)> {
+    let alias = args
+        .alias
+        .as_deref()
+        .map(|a| validate::name("alias", a))
+        .transpose()?;
+    for m in &args.models {
+        validate_pattern(m).map_err(|e| anyhow::anyhow!("--models {m:?}: {e}"))?;
+    }
+    let team_id = match &args.team {
+        None => None,
+        Some(t) => Some(find_team(store.as_ref(), t).await?),
+    };
+    let secret = generate_key();
+    let (key_prefix, key_suffix) = display_parts(&secret);
+    let key = store
+        .create_key(&NewKey {
+            id: KeyId::new(),
+            key_hash: hash_secret(&secret),
+            key_prefix,
+            key_suffix,
+            alias,
+            team_id,
+            user_id: None,
+            allowed_models: (!args.models.is_empty()).then_some(args.models),
+            allowed_instances: (!args.instances.is_empty()).then_some(args.instances),
+            max_budget: None,
+            budget_duration: None,
+            soft_budget: None,
+            rpm_limit: None,
+            tpm_limit: None,
+            max_parallel: None,
+            expires_at: None,
+            metadata: None,
+            now: Timestamp::now(),
+        })
+        .await
+        .context("cannot create the key")?;
+    store.bump_config_revision().await?;
+    Ok((key, secret))
+}
+
+/// A team by id or by exact name.
+async fn find_team(store: &dyn Store, team: &str) -> anyhow::Result<TeamId> {
+    if let Ok(id) = team.parse::<TeamId>() {
+        return Ok(store
+            .get_team(id)
+            .await
+            .with_context(|| format!("no team with id {id}"))?
+            .id);
+    }
+    let mut page = Page::first(500);
+    loop {
+        let teams = store.list_teams(&page).await?;
+        if let Some(t) = teams.iter().find(|t| t.name == team) {
+            return Ok(t.id);
+        }
+        if teams.len() < page.limit as usize {
+            bail!("no team named {team:?}");
+        }
+        page.offset += u64::from(page.limit);
+    }
+}
+
+/// Blocks a key by id; the gateways refuse it within a second.
+pub async fn block(store: &Arc<dyn Store>, key_id: &str) -> anyhow::Result<VirtualKey> {
+    let id: KeyId = key_id
+        .parse()
+        .with_context(|| format!("{key_id:?} is not a key id (a UUID)"))?;
+    let key = store
+        .set_key_blocked(id, true, Timestamp::now())
+        .await
+        .with_context(|| format!("no key {id}"))?;
+    store.bump_config_revision().await?;
+    Ok(key)
+}

@@ -1,0 +1,195 @@
+//! The gateway as processes: keys from the CLI, config-file routes to a stub upstream, and a
+//! key blocked on one Postgres database refused by two gateway processes within a second.
+
+use super::harness::{Db, Server, command, fresh_postgres_database};
+use axum::Json;
+use axum::routing::post;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+/// A minimal OpenAI-compatible upstream on loopback; returns its base URL.
+async fn stub_upstream() -> String {
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        post(|Json(body): Json<Value>| async move {
+            Json(json!({
+                "id": "chatcmpl-stub", "object": "chat.completion", "created": 1, "model": body["model"],
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "pong"}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}
+            }))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}/v1")
+}
+
+fn write_config(dir: &std::path::Path, api_base: &str) {
+    let toml = format!(
+        "[gateway]\npoll_interval_secs = 1\n\n[[routes]]\nmodel_name = \"ping\"\n[[routes.deployments]]\nprovider = \"openai\"\nupstream_model = \"stub-model\"\napi_base = \"{api_base}\"\n"
+    );
+    std::fs::write(dir.join("tollgate.toml"), toml).unwrap();
+}
+
+/// Runs `tollgate keys ...` against `db_url`; returns stdout.
+fn keys(db_url: &str, args: &[&str]) -> String {
+    let mut all = vec!["keys"];
+    all.extend_from_slice(args);
+    let out = command(&all)
+        .env("TOLLGATE_DATABASE_URL", db_url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn field(out: &str, name: &str) -> String {
+    out.lines()
+        .find_map(|l| l.strip_prefix(name))
+        .map(|v| v.trim().to_owned())
+        .unwrap_or_else(|| panic!("no {name} in {out}"))
+}
+
+async fn chat(base: &str, key: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{base}/v1/chat/completions"))
+        .bearer_auth(key)
+        .json(&json!({"model": "ping", "messages": [{"role": "user", "content": "ping"}]}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_blocked_key_is_refused_by_every_gateway_within_a_second() {
+    let upstream = stub_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &upstream);
+    let db = fresh_postgres_database();
+    let migrated = command(&["migrate"])
+        .env("TOLLGATE_DATABASE_URL", &db)
+        .output()
+        .unwrap();
+    assert!(
+        migrated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
+
+    let a = Server::spawn(
+        "gateway",
+        Db::Url(db.clone()),
+        &[("TOLLGATE_INSTANCE", "default")],
+        Some(dir.path()),
+    )
+    .ready()
+    .await;
+    let b = Server::spawn(
+        "gateway",
+        Db::Url(db.clone()),
+        &[("TOLLGATE_INSTANCE", "default")],
+        Some(dir.path()),
+    )
+    .ready()
+    .await;
+
+    let created = keys(&db, &["create", "--alias", "multi", "--models", "ping"]);
+    let (id, key) = (field(&created, "id:"), field(&created, "key:"));
+    assert!(key.starts_with("sk-tg-") && key.len() >= 6 + 32, "{key}");
+
+    // The new key reaches both processes through the change feed.
+    for s in [&a, &b] {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let r = chat(&s.base, &key).await;
+            if r.status() == StatusCode::OK {
+                let body: Value = r.json().await.unwrap();
+                assert_eq!(body["choices"][0]["message"]["content"], "pong");
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "key never accepted by {}",
+                s.base
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    keys(&db, &["block", &id]);
+    let blocked_at = Instant::now();
+    for s in [&a, &b] {
+        loop {
+            if chat(&s.base, &key).await.status() == StatusCode::UNAUTHORIZED {
+                break;
+            }
+            assert!(
+                blocked_at.elapsed() < Duration::from_secs(1),
+                "{} still accepts the blocked key after 1 s",
+                s.base
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let body: Value = chat(&a.base, &key).await.json().await.unwrap();
+    assert_eq!(body["error"]["type"], "authentication_error", "{body}");
+
+    // Heartbeats from both processes are on record with the revision they applied.
+    let metrics = reqwest::get(format!("{}/metrics", a.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("tollgate_requests_total"), "{metrics}");
+    assert!(metrics.contains("status=\"401\""), "{metrics}");
+}
+
+#[tokio::test]
+async fn serve_routes_a_cli_key_to_the_configured_upstream() {
+    let upstream = stub_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &upstream);
+    let data = dir.path().join("data");
+    let data_str = data.to_str().unwrap();
+    let created = command(&["keys", "create", "--data-dir", data_str])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        !created.status.success(),
+        "keys refuses an unmigrated database"
+    );
+    let stderr = String::from_utf8_lossy(&created.stderr);
+    assert!(stderr.contains("tollgate migrate"), "{stderr}");
+
+    let s = Server::spawn("serve", Db::Sqlite, &[], Some(dir.path()))
+        .ready()
+        .await;
+    let r = chat(&s.base, "sk-tg-not-a-real-key-000000000000000000000000").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", s.base))
+        .body("{\"model\": ")
+        .bearer_auth("whatever")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "authentication comes before parsing"
+    );
+    let models = reqwest::Client::new()
+        .get(format!("{}/v1/models", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(models.status(), StatusCode::UNAUTHORIZED);
+}
