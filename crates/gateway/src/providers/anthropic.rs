@@ -2,7 +2,7 @@
 //! translated; completions and embeddings are refused.
 
 use super::body::{WithOverrides, to_bytes};
-use super::sse::{Event, SseParser};
+use super::sse::{Event, EventHandler, SseConverter};
 use super::translate::{self, errors};
 use super::usage::AnthropicUsage;
 use super::{
@@ -105,9 +105,9 @@ impl Provider for Anthropic {
         client_wants_usage: bool,
     ) -> Box<dyn StreamConverter> {
         match endpoint {
-            Endpoint::Messages => Box::new(PassthroughStream::default()),
-            _ => Box::new(translate::stream_to_openai::EventsToChunks::new(
-                client_wants_usage,
+            Endpoint::Messages => Box::new(SseConverter::new(PassthroughState::default())),
+            _ => Box::new(SseConverter::new(
+                translate::stream_to_openai::EventsToChunks::new(client_wants_usage),
             )),
         }
     }
@@ -116,19 +116,13 @@ impl Provider for Anthropic {
 /// Forwards Anthropic events as received, reading usage from `message_start` and
 /// `message_delta` (the only events that carry it).
 #[derive(Default)]
-struct PassthroughStream {
-    parser: SseParser,
-    state: PassthroughState,
-}
-
-#[derive(Default)]
 struct PassthroughState {
     usage: AnthropicUsage,
     started: bool,
 }
 
 impl PassthroughState {
-    fn on_event(&mut self, ev: &Event<'_>, out: &mut Vec<u8>) {
+    fn forward(&mut self, ev: &Event<'_>, out: &mut Vec<u8>) {
         out.extend_from_slice(ev.raw);
         let Some(data) = ev.data.as_deref() else {
             return;
@@ -159,34 +153,18 @@ impl PassthroughState {
     }
 }
 
-impl StreamConverter for PassthroughStream {
-    fn push(&mut self, chunk: &[u8]) -> Result<Bytes> {
-        let mut out = Vec::new();
-        let state = &mut self.state;
-        self.parser.push(chunk, |ev| {
-            state.on_event(&ev, &mut out);
-            Ok(())
-        })?;
-        Ok(out.into())
-    }
-
-    fn finish(&mut self) -> Bytes {
-        let mut out = Vec::new();
-        let state = &mut self.state;
-        // Only invalid UTF-8 can fail here; there is nothing better to send then.
-        let _ = self.parser.finish(|ev| {
-            state.on_event(&ev, &mut out);
-            Ok(())
-        });
-        out.into()
+impl EventHandler for PassthroughState {
+    fn on_event(&mut self, ev: &Event<'_>, out: &mut Vec<u8>) -> Result<()> {
+        PassthroughState::forward(self, ev, out);
+        Ok(())
     }
 
     fn usage(&self) -> Usage {
-        self.state.usage.into()
+        self.usage.into()
     }
 
     fn started(&self) -> bool {
-        self.state.started
+        self.started
     }
 }
 

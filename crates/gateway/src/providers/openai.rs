@@ -2,7 +2,7 @@
 //! pieces Azure shares: request bodies, response usage, and the passthrough stream.
 
 use super::body::{WithOverrides, stream_options_with_usage, to_bytes};
-use super::sse::{Event, SseParser};
+use super::sse::{Event, EventHandler, SseConverter};
 use super::translate::{self, errors};
 use super::usage::OpenAiUsage;
 use super::{
@@ -116,25 +116,19 @@ pub(crate) fn stream_converter(
     client_wants_usage: bool,
 ) -> Box<dyn StreamConverter> {
     match endpoint {
-        Endpoint::Messages => Box::new(translate::stream_to_anthropic::ChunksToEvents::new()),
-        _ => Box::new(PassthroughStream {
-            parser: SseParser::new(),
-            state: PassthroughState {
-                wants_usage: client_wants_usage,
-                usage: Usage::default(),
-                started: false,
-            },
-        }),
+        Endpoint::Messages => Box::new(SseConverter::new(
+            translate::stream_to_anthropic::ChunksToEvents::new(),
+        )),
+        _ => Box::new(SseConverter::new(PassthroughState {
+            wants_usage: client_wants_usage,
+            usage: Usage::default(),
+            started: false,
+        })),
     }
 }
 
 /// Forwards OpenAI chunks as received, reading usage and dropping the usage-only chunk
 /// Tollgate asked for when the client did not.
-struct PassthroughStream {
-    parser: SseParser,
-    state: PassthroughState,
-}
-
 struct PassthroughState {
     wants_usage: bool,
     usage: Usage,
@@ -142,7 +136,7 @@ struct PassthroughState {
 }
 
 impl PassthroughState {
-    fn on_event(&mut self, ev: &Event<'_>, out: &mut Vec<u8>) {
+    fn forward(&mut self, ev: &Event<'_>, out: &mut Vec<u8>) {
         let Some(data) = ev.data.as_deref() else {
             out.extend_from_slice(ev.raw);
             return;
@@ -172,34 +166,18 @@ impl PassthroughState {
     }
 }
 
-impl StreamConverter for PassthroughStream {
-    fn push(&mut self, chunk: &[u8]) -> Result<Bytes> {
-        let mut out = Vec::new();
-        let state = &mut self.state;
-        self.parser.push(chunk, |ev| {
-            state.on_event(&ev, &mut out);
-            Ok(())
-        })?;
-        Ok(out.into())
-    }
-
-    fn finish(&mut self) -> Bytes {
-        let mut out = Vec::new();
-        let state = &mut self.state;
-        // Only invalid UTF-8 can fail here; there is nothing better to send then.
-        let _ = self.parser.finish(|ev| {
-            state.on_event(&ev, &mut out);
-            Ok(())
-        });
-        out.into()
+impl EventHandler for PassthroughState {
+    fn on_event(&mut self, ev: &Event<'_>, out: &mut Vec<u8>) -> Result<()> {
+        PassthroughState::forward(self, ev, out);
+        Ok(())
     }
 
     fn usage(&self) -> Usage {
-        self.state.usage
+        self.usage
     }
 
     fn started(&self) -> bool {
-        self.state.started
+        self.started
     }
 }
 

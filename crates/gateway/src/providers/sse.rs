@@ -95,6 +95,58 @@ fn parse_event(raw: &[u8]) -> Result<Event<'_>> {
     Ok(Event { event, data, raw })
 }
 
+/// What a stream converter does with each upstream event; [`SseConverter`] does the parsing
+/// and the buffering around it, once for every adapter.
+pub(crate) trait EventHandler: Send {
+    fn on_event(&mut self, ev: &Event<'_>, out: &mut Vec<u8>) -> Result<()>;
+    /// After the last event: whatever closes the client's stream (nothing by default).
+    fn end(&mut self, _out: &mut Vec<u8>) {}
+    fn usage(&self) -> super::Usage;
+    fn started(&self) -> bool;
+}
+
+/// A [`super::StreamConverter`] from an SSE parser and an [`EventHandler`].
+pub(crate) struct SseConverter<H> {
+    parser: SseParser,
+    handler: H,
+}
+
+impl<H: EventHandler> SseConverter<H> {
+    pub(crate) fn new(handler: H) -> Self {
+        SseConverter {
+            parser: SseParser::new(),
+            handler,
+        }
+    }
+}
+
+impl<H: EventHandler> super::StreamConverter for SseConverter<H> {
+    fn push(&mut self, chunk: &[u8]) -> Result<bytes::Bytes> {
+        let mut out = Vec::new();
+        let handler = &mut self.handler;
+        self.parser
+            .push(chunk, |ev| handler.on_event(&ev, &mut out))?;
+        Ok(out.into())
+    }
+
+    fn finish(&mut self) -> bytes::Bytes {
+        let mut out = Vec::new();
+        let handler = &mut self.handler;
+        // Only an unreadable last event can fail here: it is dropped, the stream still ends well-formed.
+        let _ = self.parser.finish(|ev| handler.on_event(&ev, &mut out));
+        handler.end(&mut out);
+        out.into()
+    }
+
+    fn usage(&self) -> super::Usage {
+        self.handler.usage()
+    }
+
+    fn started(&self) -> bool {
+        self.handler.started()
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

@@ -3,17 +3,11 @@
 //! a time with its own index, `message_delta` with the stop reason and usage, `message_stop`.
 
 use super::{new_id, stop_reason, write_event};
-use crate::providers::sse::{Event, SseParser};
+use crate::providers::sse::{Event, EventHandler};
 use crate::providers::usage::{OpenAiUsage, anthropic_json};
-use crate::providers::{ProviderError, Result, StreamConverter, Usage};
-use bytes::Bytes;
+use crate::providers::{ProviderError, Result, Usage};
 use serde::Deserialize;
 use serde_json::{Value, json};
-
-pub(crate) struct ChunksToEvents {
-    parser: SseParser,
-    state: State,
-}
 
 /// The content block being written.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -24,7 +18,7 @@ enum Open {
 }
 
 #[derive(Default)]
-struct State {
+pub(crate) struct ChunksToEvents {
     id: String,
     model: String,
     message_started: bool,
@@ -43,15 +37,12 @@ struct State {
 
 impl ChunksToEvents {
     pub(crate) fn new() -> Self {
-        ChunksToEvents {
-            parser: SseParser::new(),
-            state: State::default(),
-        }
+        ChunksToEvents::default()
     }
 }
 
-impl State {
-    fn on_event(&mut self, ev: &Event<'_>, out: &mut Vec<u8>) -> Result<()> {
+impl ChunksToEvents {
+    fn handle(&mut self, ev: &Event<'_>, out: &mut Vec<u8>) -> Result<()> {
         let Some(data) = ev.data.as_deref() else {
             return Ok(());
         };
@@ -184,7 +175,7 @@ impl State {
 
     /// Closes the message: `message_delta` with the stop reason and usage, `message_stop`;
     /// nothing for an upstream that sent nothing (so the proxy can tell an empty stream).
-    fn end(&mut self, out: &mut Vec<u8>) {
+    fn close(&mut self, out: &mut Vec<u8>) {
         if self.done || !self.seen {
             return;
         }
@@ -199,30 +190,21 @@ impl State {
     }
 }
 
-impl StreamConverter for ChunksToEvents {
-    fn push(&mut self, chunk: &[u8]) -> Result<Bytes> {
-        let mut out = Vec::new();
-        let state = &mut self.state;
-        self.parser
-            .push(chunk, |ev| state.on_event(&ev, &mut out))?;
-        Ok(out.into())
+impl EventHandler for ChunksToEvents {
+    fn on_event(&mut self, ev: &Event<'_>, out: &mut Vec<u8>) -> Result<()> {
+        self.handle(ev, out)
     }
 
-    fn finish(&mut self) -> Bytes {
-        let mut out = Vec::new();
-        let state = &mut self.state;
-        // An unreadable last chunk is dropped: the stream still ends well-formed.
-        let _ = self.parser.finish(|ev| state.on_event(&ev, &mut out));
-        state.end(&mut out);
-        out.into()
+    fn end(&mut self, out: &mut Vec<u8>) {
+        self.close(out);
     }
 
     fn usage(&self) -> Usage {
-        self.state.usage
+        self.usage
     }
 
     fn started(&self) -> bool {
-        self.state.started
+        self.started
     }
 }
 

@@ -1,10 +1,13 @@
 use super::*;
+use crate::providers::StreamConverter;
 use crate::providers::fixtures::{
     OPENAI_TEXT_STREAM, OPENAI_TOOL_STREAM, events, run, run_every_split,
 };
 
 fn conv() -> Box<dyn StreamConverter> {
-    Box::new(ChunksToEvents::new())
+    Box::new(crate::providers::sse::SseConverter::new(
+        ChunksToEvents::new(),
+    ))
 }
 
 /// Asserts the Anthropic event grammar: `message_start`, blocks opened and closed in index

@@ -2,19 +2,13 @@
 //! by an Anthropic deployment).
 
 use super::{finish_reason, write_data};
-use crate::providers::sse::{Event, SseParser};
+use crate::providers::sse::{Event, EventHandler};
 use crate::providers::usage::{AnthropicUsage, openai_json};
-use crate::providers::{ProviderError, Result, StreamConverter, Usage, now_unix};
-use bytes::Bytes;
+use crate::providers::{ProviderError, Result, Usage, now_unix};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 pub(crate) struct EventsToChunks {
-    parser: SseParser,
-    state: State,
-}
-
-struct State {
     wants_usage: bool,
     id: String,
     model: String,
@@ -33,24 +27,21 @@ struct State {
 impl EventsToChunks {
     pub(crate) fn new(wants_usage: bool) -> Self {
         EventsToChunks {
-            parser: SseParser::new(),
-            state: State {
-                wants_usage,
-                id: String::new(),
-                model: String::new(),
-                created: now_unix(),
-                usage: AnthropicUsage::default(),
-                tool_blocks: Vec::new(),
-                next_tool: 0,
-                started: false,
-                seen: false,
-                done: false,
-            },
+            wants_usage,
+            id: String::new(),
+            model: String::new(),
+            created: now_unix(),
+            usage: AnthropicUsage::default(),
+            tool_blocks: Vec::new(),
+            next_tool: 0,
+            started: false,
+            seen: false,
+            done: false,
         }
     }
 }
 
-impl State {
+impl EventsToChunks {
     fn chunk(&self, delta: Value, finish: Option<&str>) -> Value {
         json!({
             "id": self.id,
@@ -61,7 +52,7 @@ impl State {
         })
     }
 
-    fn on_event(&mut self, ev: &Event<'_>, out: &mut Vec<u8>) -> Result<()> {
+    fn handle(&mut self, ev: &Event<'_>, out: &mut Vec<u8>) -> Result<()> {
         let Some(data) = ev.data.as_deref() else {
             return Ok(());
         };
@@ -164,7 +155,7 @@ impl State {
 
     /// The usage chunk (when the client asked for it) and `[DONE]`; nothing for an upstream
     /// that sent nothing (so the proxy can tell an empty stream).
-    fn end(&mut self, out: &mut Vec<u8>) {
+    fn close(&mut self, out: &mut Vec<u8>) {
         if self.done || !self.seen {
             return;
         }
@@ -179,30 +170,21 @@ impl State {
     }
 }
 
-impl StreamConverter for EventsToChunks {
-    fn push(&mut self, chunk: &[u8]) -> Result<Bytes> {
-        let mut out = Vec::new();
-        let state = &mut self.state;
-        self.parser
-            .push(chunk, |ev| state.on_event(&ev, &mut out))?;
-        Ok(out.into())
+impl EventHandler for EventsToChunks {
+    fn on_event(&mut self, ev: &Event<'_>, out: &mut Vec<u8>) -> Result<()> {
+        self.handle(ev, out)
     }
 
-    fn finish(&mut self) -> Bytes {
-        let mut out = Vec::new();
-        let state = &mut self.state;
-        // An unreadable last event is dropped: the stream still ends well-formed.
-        let _ = self.parser.finish(|ev| state.on_event(&ev, &mut out));
-        state.end(&mut out);
-        out.into()
+    fn end(&mut self, out: &mut Vec<u8>) {
+        self.close(out);
     }
 
     fn usage(&self) -> Usage {
-        self.state.usage.into()
+        self.usage.into()
     }
 
     fn started(&self) -> bool {
-        self.state.started
+        self.started
     }
 }
 

@@ -1,10 +1,13 @@
 use super::*;
+use crate::providers::StreamConverter;
 use crate::providers::fixtures::{
     ANTHROPIC_TOOL_STREAM, anthropic_text_stream, events, run, run_every_split,
 };
 
 fn conv(wants_usage: bool) -> Box<dyn StreamConverter> {
-    Box::new(EventsToChunks::new(wants_usage))
+    Box::new(crate::providers::sse::SseConverter::new(
+        EventsToChunks::new(wants_usage),
+    ))
 }
 
 /// The data of every event, with the `[DONE]` marker as a string.
