@@ -75,3 +75,76 @@ fn migrate_creates_the_sqlite_database() {
     assert!(out.contains("migrations applied"), "{out}");
     assert!(data.join("tollgate.db").exists());
 }
+
+#[test]
+fn import_litellm_writes_routes_once_and_dry_run_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data_str = data.to_str().unwrap();
+    let yaml = dir.path().join("litellm.yaml");
+    std::fs::write(
+        &yaml,
+        "model_list:\n  - model_name: gpt-4o\n    litellm_params:\n      model: openai/gpt-4o\n      api_key: os.environ/OPENAI_API_KEY\n  - model_name: gpt-4o\n    litellm_params:\n      model: openai/gpt-4o-2024-08-06\n      api_key: os.environ/OPENAI_API_KEY\n  - model_name: titan\n    litellm_params:\n      model: bedrock/titan\n",
+    )
+    .unwrap();
+    let yaml_str = yaml.to_str().unwrap();
+    assert_eq!(run(&["migrate", "--data-dir", data_str], &[]).0, 0);
+
+    let (code, out) = run(
+        &[
+            "import",
+            "litellm",
+            yaml_str,
+            "--dry-run",
+            "--data-dir",
+            data_str,
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("route gpt-4o (2 deployment(s), weighted)"),
+        "{out}"
+    );
+    assert!(out.contains("provider `bedrock` is not supported"), "{out}");
+    assert!(out.contains("dry run: nothing was written"), "{out}");
+
+    let (code, out) = run(
+        &["import", "litellm", yaml_str, "--data-dir", data_str],
+        &[],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("credential env:OPENAI_API_KEY created"),
+        "{out}"
+    );
+    assert!(
+        out.contains("route gpt-4o created with 2 deployment(s)"),
+        "{out}"
+    );
+
+    // A second import changes nothing and says so: the credential is reused, the route exists.
+    let (code, out) = run(
+        &["import", "litellm", yaml_str, "--data-dir", data_str],
+        &[],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        !out.contains("credential env:OPENAI_API_KEY created"),
+        "{out}"
+    );
+    assert!(out.contains("route gpt-4o not created"), "{out}");
+
+    let (code, out) = run(
+        &[
+            "import",
+            "litellm",
+            "/nonexistent.yaml",
+            "--data-dir",
+            data_str,
+        ],
+        &[],
+    );
+    assert_ne!(code, 0);
+    assert!(out.contains("cannot read"), "{out}");
+}
