@@ -67,11 +67,11 @@ async fn forward(gw: Arc<Gateway>, endpoint: Endpoint, req: Request) -> Response
 
 /// The models the calling key may use on this instance (exact names and aliases).
 async fn list_models(State(gw): State<Arc<Gateway>>, headers: http::HeaderMap) -> Response {
-    let key = match proxy::authenticate(&gw, &headers) {
+    let snapshot = gw.snapshot();
+    let key = match proxy::authenticate(&snapshot, &headers) {
         Ok(k) => k,
         Err(e) => return e.into_response_for(Dialect::OpenAi),
     };
-    let snapshot = gw.snapshot();
     let mut names: Vec<&str> = snapshot
         .routes
         .model_names()

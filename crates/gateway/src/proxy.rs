@@ -7,6 +7,7 @@ use crate::error::GatewayError;
 use crate::providers::{self, ClientRequest, Endpoint, Target};
 use crate::relay::{self, Accounting, GatewayInFlight};
 use crate::routes::{DeploymentEntry, Resolved};
+use crate::snapshot::Snapshot;
 use crate::usage::Outcome;
 use crate::{Gateway, balance};
 use axum::body::Body;
@@ -77,7 +78,7 @@ fn request_id(headers: &HeaderMap) -> String {
 
 /// The virtual key from `Authorization: Bearer` or `x-api-key`, checked against the snapshot.
 pub(crate) fn authenticate(
-    gw: &Gateway,
+    snapshot: &Snapshot,
     headers: &HeaderMap,
 ) -> Result<Arc<VirtualKey>, GatewayError> {
     let presented = headers
@@ -92,8 +93,7 @@ pub(crate) fn authenticate(
         .ok_or(GatewayError::Unauthenticated(
             "missing API key: send `Authorization: Bearer sk-tg-...`",
         ))?;
-    let key = gw
-        .snapshot()
+    let key = snapshot
         .keys
         .get(&hash_secret(presented))
         .cloned()
@@ -114,7 +114,9 @@ async fn run(
     body: Result<Bytes, GatewayError>,
     ctx: &mut Ctx,
 ) -> Result<Response, GatewayError> {
-    let key = authenticate(gw, headers)?;
+    // One snapshot for the whole request: the key and the routes come from the same revision.
+    let snapshot = gw.snapshot();
+    let key = authenticate(&snapshot, headers)?;
     ctx.key = Some(key.clone());
     let body = body?;
     let json: serde_json::Map<String, serde_json::Value> =
@@ -146,7 +148,6 @@ async fn run(
         });
     }
 
-    let snapshot = gw.snapshot();
     let first = snapshot
         .routes
         .resolve(&model, headers)

@@ -321,11 +321,8 @@ impl Drop for Relay {
 pub(crate) fn record_refusal(gw: &Arc<Gateway>, ctx: &Ctx, e: &GatewayError) {
     let status = e.status_code().as_u16();
     gw.metrics.record(&RequestSample {
-        route: if ctx.route_model.is_empty() {
-            "-"
-        } else {
-            &ctx.route_model
-        },
+        // Never the requested model name: clients choose it, and labels must stay bounded.
+        route: "-",
         deployment: "-",
         status,
         latency: ctx.started.elapsed(),

@@ -88,7 +88,8 @@ async fn metrics_count_requests_by_route_and_status_and_show_in_flight() {
         sample(
             &text,
             "tollgate_requests_total",
-            &[r#"route="nope""#, r#"status="404""#]
+            // Refusals are labelled `-`, never with the model name a client made up.
+            &[r#"route="-""#, r#"status="404""#]
         ),
         Some(1.0),
         "{text}"
