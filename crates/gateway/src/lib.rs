@@ -86,6 +86,8 @@ impl Gateway {
     ) -> Result<Arc<Gateway>, StartError> {
         let client = reqwest::Client::builder()
             .tcp_nodelay(true)
+            // An API answer is never a redirect to follow (and following one would resend the key).
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10))
             .pool_idle_timeout(Duration::from_secs(90))
             .pool_max_idle_per_host(256)

@@ -13,7 +13,7 @@ use crate::usage::{Outcome, UsageEvent};
 use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
-use futures_util::StreamExt as _;
+use futures_util::{FutureExt as _, StreamExt as _};
 use http::{HeaderValue, StatusCode, header};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -264,28 +264,42 @@ impl Relay {
         if let Some(first) = self.pending.take() {
             return Some(first);
         }
+        let mut out = bytes::BytesMut::new();
         while !self.done {
-            match tokio::time::timeout(self.idle, self.upstream.next()).await {
-                Err(_) => return self.fail("stream_idle_timeout"),
-                Ok(Some(Err(_))) => return self.fail("stream_interrupted"),
-                Ok(None) => {
+            let item = if out.is_empty() {
+                match tokio::time::timeout(self.idle, self.upstream.next()).await {
+                    Err(_) => {
+                        self.fail("stream_idle_timeout");
+                        break;
+                    }
+                    Ok(item) => item,
+                }
+            } else {
+                // What has already arrived goes out in one write instead of one per event;
+                // nothing is ever held back waiting for more.
+                match self.upstream.next().now_or_never() {
+                    Some(item) => item,
+                    None => break,
+                }
+            };
+            match item {
+                Some(Err(_)) => self.fail("stream_interrupted"),
+                None => {
                     self.done = true;
                     self.outcome = Outcome::Ok;
-                    let tail = self.converter.finish();
-                    return (!tail.is_empty()).then_some(tail);
+                    out.extend_from_slice(&self.converter.finish());
                 }
-                Ok(Some(Ok(chunk))) => match self.converter.push(&chunk) {
-                    Ok(out) if out.is_empty() => {}
-                    Ok(out) => return Some(out),
-                    Err(_) => return self.fail("bad_response"),
+                Some(Ok(chunk)) => match self.converter.push(&chunk) {
+                    Ok(bytes) => out.extend_from_slice(&bytes),
+                    Err(_) => self.fail("bad_response"),
                 },
             }
         }
-        None
+        (!out.is_empty()).then(|| out.freeze())
     }
 
     /// Ends the stream after a failure mid-way: the client has had bytes, so no retry.
-    fn fail(&mut self, kind: &'static str) -> Option<Bytes> {
+    fn fail(&mut self, kind: &'static str) {
         self.done = true;
         self.outcome = Outcome::Error;
         self.error_kind = Some(kind);
@@ -293,7 +307,6 @@ impl Relay {
             .gw
             .metrics
             .upstream_error(&self.acct.dep.deployment.id.to_string(), kind);
-        None
     }
 }
 

@@ -1,0 +1,118 @@
+# Shared by run.sh and profile.sh: paths, builds, and starting the stub and the gateway on a
+# fresh data dir with one key. Sourced, not run.
+
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(dirname "$BENCH_DIR")"
+CHUNKS="${BENCH_CHUNKS:-10}"
+# Free ports picked by the kernel unless given: other engineers' servers share this loopback.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+STUB_PORT="${BENCH_STUB_PORT:-$(free_port)}"
+GW_PORT="${BENCH_GW_PORT:-$(free_port)}"
+
+TARGET_DIR=/root/.cache/tollgate/target
+BENCH_TARGET_DIR=/root/.cache/tollgate/target-bench
+CARGO_BIN_ROOT=/root/.cache/tollgate/cargo-bin
+TOLLGATE="$TARGET_DIR/release/tollgate"
+STUB="$BENCH_TARGET_DIR/release/stub"
+TTFB="$BENCH_TARGET_DIR/release/ttfb"
+OHA="$CARGO_BIN_ROOT/bin/oha"
+
+DIRECT_URL="http://127.0.0.1:$STUB_PORT/v1/chat/completions"
+GW_URL="http://127.0.0.1:$GW_PORT/v1/chat/completions"
+BODY_PLAIN='{"model":"bench-model","messages":[{"role":"user","content":"Say hello."}]}'
+BODY_STREAM='{"model":"bench-model","messages":[{"role":"user","content":"Say hello."}],"stream":true,"stream_options":{"include_usage":true}}'
+
+log() { echo "bench: $*" >&2; }
+
+# `tollgate` refuses TOLLGATE_* variables it does not know; the benchmark wants none at all.
+for v in $(compgen -e | grep '^TOLLGATE_' || true); do unset "$v"; done
+
+# Release builds of tollgate, the stub and ttfb, and oha if missing (BENCH_SKIP_BUILD=1 skips).
+# `build_all no-oha` leaves oha out.
+build_all() {
+  local bins=("$TOLLGATE" "$STUB" "$TTFB")
+  [[ "${1:-}" == no-oha ]] || bins+=("$OHA")
+  if [[ "${BENCH_SKIP_BUILD:-0}" != 1 ]]; then
+    log "building tollgate (release)"
+    (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release --quiet -p tollgate)
+    log "building the stub and ttfb (release)"
+    CARGO_TARGET_DIR="$BENCH_TARGET_DIR" cargo build --release --quiet \
+      --manifest-path "$BENCH_DIR/stub/Cargo.toml"
+    if [[ "${1:-}" != no-oha && ! -x "$OHA" ]]; then
+      log "installing oha into $CARGO_BIN_ROOT (slow the first time)"
+      cargo install oha --locked --quiet --root "$CARGO_BIN_ROOT" \
+        --target-dir /root/.cache/tollgate/target-oha
+    fi
+  fi
+  for bin in "${bins[@]}"; do
+    [[ -x "$bin" ]] || { log "missing $bin (run without BENCH_SKIP_BUILD)"; exit 1; }
+  done
+}
+
+# Makes $OUT (raw data) and $WORK (data dir, config; removed on exit) and the exit trap.
+setup_dirs() { # name
+  OUT="$BENCH_DIR/out/$(date -u +%Y%m%dT%H%M%SZ)-$1"
+  WORK="$(mktemp -d /tmp/tollgate-bench.XXXXXX)"
+  mkdir -p "$OUT"
+  PIDS=()
+  trap cleanup EXIT
+}
+
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+
+# Starts the stub ($STUB_PID), creates a key ($KEY) and starts the gateway ($GW_PID), each
+# command of $GW_WRAPPER (e.g. valgrind) put in front of it; waits up to $1 s for readiness.
+start_servers() { # readiness-timeout-seconds
+  for port in "$STUB_PORT" "$GW_PORT"; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      log "port $port is already in use; set BENCH_STUB_PORT / BENCH_GW_PORT"
+      exit 1
+    fi
+  done
+  cat >"$WORK/tollgate.toml" <<EOF
+[[routes]]
+model_name = "bench-model"
+[[routes.deployments]]
+provider = "openai"
+upstream_model = "bench-upstream"
+api_base = "http://127.0.0.1:$STUB_PORT/v1"
+EOF
+  "$STUB" --listen "127.0.0.1:$STUB_PORT" --chunks "$CHUNKS" 2>"$OUT/stub.log" &
+  STUB_PID=$!
+  PIDS+=("$STUB_PID")
+
+  (cd "$WORK" && "$TOLLGATE" migrate --data-dir "$WORK/data" >/dev/null 2>&1)
+  KEY="$(cd "$WORK" && RUST_LOG=warn "$TOLLGATE" keys create --alias bench --data-dir "$WORK/data" |
+    awk '/^key:/ {print $2}')"
+  [[ "$KEY" == sk-tg-* ]] || { log "could not create a key"; exit 1; }
+
+  # `exec`, so that $GW_PID is the gateway itself (or valgrind running it), not a subshell.
+  (cd "$WORK" && RUST_LOG=warn exec ${GW_WRAPPER:-} "$TOLLGATE" gateway \
+    --listen "127.0.0.1:$GW_PORT" --data-dir "$WORK/data") 2>"$OUT/gateway.log" &
+  GW_PID=$!
+  PIDS+=("$GW_PID")
+
+  local tries=$(($1 * 10)) port
+  for _ in $(seq "$tries"); do
+    curl -fsS "http://127.0.0.1:$GW_PORT/health/readiness" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  curl -fsS "http://127.0.0.1:$GW_PORT/health/readiness" >/dev/null ||
+    { log "gateway not ready; see $OUT/gateway.log"; exit 1; }
+  # Idle memory before any proxied request: a second to settle after readiness.
+  sleep 1
+  RSS_START_KIB="$(awk '$1 == "VmRSS:" {print $2}' "/proc/$GW_PID/status")"
+
+  # One request each way, checked, before anything is measured.
+  local check
+  for check in "$BODY_PLAIN" "$BODY_STREAM"; do
+    curl -fsS -o /dev/null -H "Authorization: Bearer $KEY" -H 'content-type: application/json' \
+      -d "$check" "$GW_URL" || { log "the gateway does not answer; see $OUT/gateway.log"; exit 1; }
+  done
+}
