@@ -85,20 +85,12 @@ macro_rules! key_ops {
             pool: &sqlx::Pool<Db>,
             page: &$crate::Page,
         ) -> $crate::Result<Vec<tollgate_domain::model::VirtualKey>> {
-            let (limit, offset) = $crate::ops::limit_offset(page);
-            sqlx::query(concat!(
-                "SELECT ",
-                $crate::rows::key_cols!(),
-                " FROM virtual_keys ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2"
-            ))
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(pool)
-            .await
-            .map_err($crate::Error::db)?
-            .iter()
-            .map($crate::rows::key)
-            .collect()
+            $crate::ops::fetch_page!(
+                pool,
+                concat!("SELECT ", $crate::rows::key_cols!(), " FROM virtual_keys ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2"),
+                page,
+                $crate::rows::key
+            )
         }
 
         pub(crate) async fn set_key_blocked(

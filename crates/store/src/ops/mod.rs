@@ -41,6 +41,24 @@ pub(crate) fn limit_offset(page: &Page) -> (i64, i64) {
     )
 }
 
+/// One page of a `SELECT ... LIMIT $1 OFFSET $2`, each row read with `$map`: written once for
+/// every paginated list.
+macro_rules! fetch_page {
+    ($pool:expr, $sql:expr, $page:expr, $map:path) => {{
+        let (limit, offset) = $crate::ops::limit_offset($page);
+        sqlx::query($sql)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all($pool)
+            .await
+            .map_err($crate::Error::db)?
+            .iter()
+            .map($map)
+            .collect()
+    }};
+}
+pub(crate) use fetch_page;
+
 /// An update or delete by key: it touched one row, or the row does not exist.
 pub(crate) fn one_row(rows_affected: u64) -> Result<()> {
     if rows_affected == 0 {

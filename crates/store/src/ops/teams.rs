@@ -57,20 +57,16 @@ macro_rules! team_ops {
             pool: &sqlx::Pool<Db>,
             page: &$crate::Page,
         ) -> $crate::Result<Vec<tollgate_domain::model::Team>> {
-            let (limit, offset) = $crate::ops::limit_offset(page);
-            sqlx::query(concat!(
-                "SELECT ",
-                $crate::rows::team_cols!(),
-                " FROM teams ORDER BY name LIMIT $1 OFFSET $2"
-            ))
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(pool)
-            .await
-            .map_err($crate::Error::db)?
-            .iter()
-            .map($crate::rows::team)
-            .collect()
+            $crate::ops::fetch_page!(
+                pool,
+                concat!(
+                    "SELECT ",
+                    $crate::rows::team_cols!(),
+                    " FROM teams ORDER BY name LIMIT $1 OFFSET $2"
+                ),
+                page,
+                $crate::rows::team
+            )
         }
 
         pub(crate) async fn add_team_member(

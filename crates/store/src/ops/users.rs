@@ -85,20 +85,12 @@ macro_rules! user_ops {
             pool: &sqlx::Pool<Db>,
             page: &$crate::Page,
         ) -> $crate::Result<Vec<tollgate_domain::model::User>> {
-            let (limit, offset) = $crate::ops::limit_offset(page);
-            sqlx::query(concat!(
-                "SELECT ",
-                $crate::rows::user_cols!(),
-                " FROM users ORDER BY email LIMIT $1 OFFSET $2"
-            ))
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(pool)
-            .await
-            .map_err($crate::Error::db)?
-            .iter()
-            .map($crate::rows::user)
-            .collect()
+            $crate::ops::fetch_page!(
+                pool,
+                concat!("SELECT ", $crate::rows::user_cols!(), " FROM users ORDER BY email LIMIT $1 OFFSET $2"),
+                page,
+                $crate::rows::user
+            )
         }
 
         pub(crate) async fn set_password(
