@@ -32,10 +32,6 @@ pub enum GatewayError {
         tried: Vec<String>,
         retry_after: Option<String>,
     },
-    #[error("the gateway is not ready: {0}")]
-    Unavailable(String),
-    #[error("internal error")]
-    Internal,
 }
 
 impl GatewayError {
@@ -55,8 +51,6 @@ impl GatewayError {
             GatewayError::ModelNotFound(_) => StatusCode::NOT_FOUND,
             GatewayError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::Upstream { status, .. } => *status,
-            GatewayError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            GatewayError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -69,8 +63,6 @@ impl GatewayError {
             | GatewayError::ModelNotFound(_)
             | GatewayError::TooLarge(_) => "invalid_request_error",
             GatewayError::Upstream { .. } => "upstream_error",
-            GatewayError::Unavailable(_) => "service_unavailable",
-            GatewayError::Internal => "internal_error",
         }
     }
 
@@ -82,8 +74,7 @@ impl GatewayError {
             GatewayError::ModelNotFound(_) => "not_found_error",
             GatewayError::TooLarge(_) => "request_too_large",
             GatewayError::BadRequest { .. } => "invalid_request_error",
-            GatewayError::Upstream { .. } | GatewayError::Internal => "api_error",
-            GatewayError::Unavailable(_) => "overloaded_error",
+            GatewayError::Upstream { .. } => "api_error",
         }
     }
 
@@ -100,8 +91,6 @@ impl GatewayError {
                 "upstream_rate_limited"
             }
             GatewayError::Upstream { .. } => "upstream_unavailable",
-            GatewayError::Unavailable(_) => "not_ready",
-            GatewayError::Internal => "internal_error",
         }
     }
 

@@ -33,7 +33,8 @@ pub async fn run(gw: Arc<Gateway>) {
     }
 }
 
-/// The next announced revision; `None` when the feed lagged (reload to be safe) is `Some(-2)`.
+/// The next announced revision. A lagged feed answers `-2`, a revision no snapshot has, so the
+/// caller reloads; a closed feed answers `None` once and then waits forever (the poll remains).
 async fn recv(changes: &mut Option<tokio::sync::broadcast::Receiver<i64>>) -> Option<i64> {
     match changes {
         Some(rx) => match rx.recv().await {

@@ -100,26 +100,24 @@ impl Accounting {
             completion_tokens: usage.completion_tokens,
         });
         self.gw.usage.record(UsageEvent {
-            request_id: self.request_id.clone(),
-            ts: Timestamp::now(),
-            key_id: self.key.as_ref().map(|k| k.id),
-            team_id: self.key.as_ref().and_then(|k| k.team_id),
-            user_id: self.key.as_ref().and_then(|k| k.user_id),
-            instance: self.gw.config.instance.clone(),
-            pod: self.gw.config.pod.clone(),
-            route_model: self.requested_model.clone(),
             upstream_model: Some(self.upstream_model.clone()),
             provider: Some(self.dep.deployment.provider.as_str()),
             deployment_id: Some(deployment),
             prompt_tokens: usage.prompt_tokens,
             completion_tokens: usage.completion_tokens,
             cached_tokens: usage.cached_tokens,
-            latency_ms: u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
-            ttft_ms: ttft.map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
-            status,
-            outcome,
-            error_kind,
+            ttft_ms: ttft.map(millis),
             stream: ttft.is_some(),
+            ..base_event(
+                &self.gw,
+                &self.request_id,
+                self.key.as_deref(),
+                &self.requested_model,
+                latency,
+                status,
+                outcome,
+                error_kind,
+            )
         });
     }
 
@@ -356,26 +354,57 @@ pub(crate) fn record_refusal(gw: &Arc<Gateway>, ctx: &Ctx, e: &GatewayError) {
         GatewayError::Upstream { .. } => "upstream_failed",
         _ => "internal",
     };
-    gw.usage.record(UsageEvent {
-        request_id: ctx.request_id.clone(),
+    gw.usage.record(base_event(
+        gw,
+        &ctx.request_id,
+        Some(key),
+        &ctx.route_model,
+        ctx.started.elapsed(),
+        status,
+        Outcome::Error,
+        Some(kind),
+    ));
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The fields every usage event has; what reached a deployment adds its own.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one plain constructor beats a builder for two callers"
+)]
+fn base_event(
+    gw: &Gateway,
+    request_id: &str,
+    key: Option<&VirtualKey>,
+    route_model: &str,
+    latency: Duration,
+    status: u16,
+    outcome: Outcome,
+    error_kind: Option<&'static str>,
+) -> UsageEvent {
+    UsageEvent {
+        request_id: request_id.to_owned(),
         ts: Timestamp::now(),
-        key_id: Some(key.id),
-        team_id: key.team_id,
-        user_id: key.user_id,
+        key_id: key.map(|k| k.id),
+        team_id: key.and_then(|k| k.team_id),
+        user_id: key.and_then(|k| k.user_id),
         instance: gw.config.instance.clone(),
         pod: gw.config.pod.clone(),
-        route_model: ctx.route_model.clone(),
+        route_model: route_model.to_owned(),
         upstream_model: None,
         provider: None,
         deployment_id: None,
         prompt_tokens: 0,
         completion_tokens: 0,
         cached_tokens: 0,
-        latency_ms: u64::try_from(ctx.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        latency_ms: millis(latency),
         ttft_ms: None,
         status,
-        outcome: Outcome::Error,
-        error_kind: Some(kind),
+        outcome,
+        error_kind,
         stream: false,
-    });
+    }
 }

@@ -254,6 +254,39 @@ pub struct NewKey {
     pub now: Timestamp,
 }
 
+impl NewKey {
+    /// A key with no owner, restriction, budget, limit, expiry or metadata; set what differs
+    /// with struct update syntax (`NewKey { alias, ..NewKey::new(...) }`).
+    pub fn new(
+        id: KeyId,
+        key_hash: String,
+        key_prefix: String,
+        key_suffix: String,
+        now: Timestamp,
+    ) -> NewKey {
+        NewKey {
+            id,
+            key_hash,
+            key_prefix,
+            key_suffix,
+            alias: None,
+            team_id: None,
+            user_id: None,
+            allowed_models: None,
+            allowed_instances: None,
+            max_budget: None,
+            budget_duration: None,
+            soft_budget: None,
+            rpm_limit: None,
+            tpm_limit: None,
+            max_parallel: None,
+            expires_at: None,
+            metadata: None,
+            now,
+        }
+    }
+}
+
 /// A key with its hash, as the gateway caches it to authenticate requests.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyRecord {

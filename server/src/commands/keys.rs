@@ -40,24 +40,17 @@ pub async fn create(
     let (key_prefix, key_suffix) = display_parts(&secret);
     let key = store
         .create_key(&NewKey {
-            id: KeyId::new(),
-            key_hash: hash_secret(&secret),
-            key_prefix,
-            key_suffix,
             alias,
             team_id,
-            user_id: None,
             allowed_models: (!args.models.is_empty()).then_some(args.models),
             allowed_instances: (!args.instances.is_empty()).then_some(args.instances),
-            max_budget: None,
-            budget_duration: None,
-            soft_budget: None,
-            rpm_limit: None,
-            tpm_limit: None,
-            max_parallel: None,
-            expires_at: None,
-            metadata: None,
-            now: Timestamp::now(),
+            ..NewKey::new(
+                KeyId::new(),
+                hash_secret(&secret),
+                key_prefix,
+                key_suffix,
+                Timestamp::now(),
+            )
         })
         .await
         .context("cannot create the key")?;

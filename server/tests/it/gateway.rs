@@ -169,22 +169,65 @@ async fn serve_routes_a_cli_key_to_the_configured_upstream() {
     let stderr = String::from_utf8_lossy(&created.stderr);
     assert!(stderr.contains("tollgate migrate"), "{stderr}");
 
-    let s = Server::spawn("serve", Db::Sqlite, &[], Some(dir.path()))
+    // `serve` and the CLI share one SQLite file; a key made by the CLI in another process
+    // reaches the running server through the revision poll (1 s in this config).
+    let db = format!("sqlite://{}", data.join("tollgate.db").display());
+    let s = Server::spawn("serve", Db::Url(db.clone()), &[], Some(dir.path()))
         .ready()
         .await;
+    let created = keys(&db, &["create", "--alias", "cli", "--models", "ping"]);
+    let key = field(&created, "key:");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let r = chat(&s.base, &key).await;
+        if r.status() == StatusCode::OK {
+            assert_eq!(r.headers()["x-tollgate-instance"], "default");
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["choices"][0]["message"]["content"], "pong", "{body}");
+            assert_eq!(
+                body["model"], "stub-model",
+                "the upstream saw the deployment's model"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the CLI's key never reached serve"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let models: Value = reqwest::Client::new()
+        .get(format!("{}/v1/models", s.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(models["data"][0]["id"], "ping", "{models}");
+
     let r = chat(&s.base, "sk-tg-not-a-real-key-000000000000000000000000").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let r = reqwest::Client::new()
         .post(format!("{}/v1/chat/completions", s.base))
         .body("{\"model\": ")
-        .bearer_auth("whatever")
+        .bearer_auth(&key)
         .send()
         .await
         .unwrap();
     assert_eq!(
         r.status(),
-        StatusCode::UNAUTHORIZED,
-        "authentication comes before parsing"
+        StatusCode::BAD_REQUEST,
+        "a valid key with a truncated body"
+    );
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("column"),
+        "{body}"
     );
     let models = reqwest::Client::new()
         .get(format!("{}/v1/models", s.base))

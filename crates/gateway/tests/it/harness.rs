@@ -233,26 +233,13 @@ impl Harness {
 pub fn new_key() -> (String, NewKey) {
     let secret = generate_key();
     let (key_prefix, key_suffix) = display_parts(&secret);
-    let new = NewKey {
-        id: KeyId::new(),
-        key_hash: hash_secret(&secret),
+    let new = NewKey::new(
+        KeyId::new(),
+        hash_secret(&secret),
         key_prefix,
         key_suffix,
-        alias: None,
-        team_id: None,
-        user_id: None,
-        allowed_models: None,
-        allowed_instances: None,
-        max_budget: None,
-        budget_duration: None,
-        soft_budget: None,
-        rpm_limit: None,
-        tpm_limit: None,
-        max_parallel: None,
-        expires_at: None,
-        metadata: None,
-        now: Timestamp::now(),
-    };
+        Timestamp::now(),
+    );
     (secret, new)
 }
 

@@ -171,26 +171,13 @@ pub fn new_user(email: &str) -> NewUser {
 
 /// A key with no owner and no limits, told apart by its hash.
 pub fn new_key(key_hash: &str) -> NewKey {
-    NewKey {
-        id: KeyId::new(),
-        key_hash: key_hash.to_owned(),
-        key_prefix: "sk-tg-abcd".to_owned(),
-        key_suffix: "wxyz".to_owned(),
-        alias: None,
-        team_id: None,
-        user_id: None,
-        allowed_models: None,
-        allowed_instances: None,
-        max_budget: None,
-        budget_duration: None,
-        soft_budget: None,
-        rpm_limit: None,
-        tpm_limit: None,
-        max_parallel: None,
-        expires_at: None,
-        metadata: None,
-        now: T0,
-    }
+    NewKey::new(
+        KeyId::new(),
+        key_hash.to_owned(),
+        "sk-tg-abcd".to_owned(),
+        "wxyz".to_owned(),
+        T0,
+    )
 }
 
 /// Words that must never reach a user through an error's `Display`.
