@@ -4,10 +4,12 @@
 //! with the `gen` feature, which needs an OS random source.
 
 pub mod authz;
+pub mod budget;
 pub mod ids;
 pub mod keys;
 pub mod model;
 pub mod money;
+pub mod pricing;
 pub mod routing;
 pub mod time;
 pub mod validate;
