@@ -16,11 +16,16 @@ mod error;
 mod ops;
 mod postgres;
 mod rows;
+mod spend_types;
 mod sqlite;
 mod store;
 mod types;
 
 pub use error::{Error, Result};
+pub use spend_types::{
+    LimitHolder, Limits, ModelPrice, Scope, SpendRecord, SpendTotals, SpendWrite, WindowChange,
+    WindowSpend,
+};
 pub use store::Store;
 pub use types::{
     AuditQuery, Backend, ConnectOptions, CredentialSecret, GatewayNode, KeyRecord, NewCredential,

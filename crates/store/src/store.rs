@@ -5,7 +5,11 @@ use crate::types::{
     AuditQuery, Backend, CredentialSecret, GatewayNode, KeyRecord, NewCredential, NewKey,
     NewSession, NewTeam, NewUser, Page, Readiness, SessionWithUser, UserAuth,
 };
+use crate::spend_types::{
+    LimitHolder, Limits, ModelPrice, Scope, SpendRecord, SpendTotals, SpendWrite, WindowSpend,
+};
 use async_trait::async_trait;
+use uuid::Uuid;
 use tokio::sync::broadcast;
 use tollgate_domain::authz::{GlobalRole, TeamRole};
 use tollgate_domain::model::{AuditEntry, Team, TeamMember, User, VirtualKey};
@@ -155,4 +159,38 @@ pub trait Store: Send + Sync + 'static {
     async fn upsert_gateway_node(&self, node: &GatewayNode) -> Result<()>;
     /// Every known gateway pod, by instance then pod.
     async fn list_gateway_nodes(&self) -> Result<Vec<GatewayNode>>;
+
+    // The spend pipeline.
+    /// Writes a batch in one transaction: spend log rows (a request id already present is
+    /// skipped, so replaying a batch never counts twice), then, for the rows newly written only,
+    /// the spend of their keys, teams and users, the budget-window counters and the daily rollup.
+    async fn record_spend(&self, batch: &[SpendRecord], now: Timestamp) -> Result<SpendWrite>;
+    /// Window counters changed after `updated_after` whose window started at or after
+    /// `min_window_start`, plus lifetime counters (window 0) changed after `updated_after`.
+    async fn list_spend_windows(
+        &self,
+        updated_after: Timestamp,
+        min_window_start: Timestamp,
+    ) -> Result<Vec<WindowSpend>>;
+    /// Deletes at most `limit` spend log rows older than `before` (the rollups stay); returns
+    /// how many went.
+    async fn delete_spend_logs_before(&self, before: Timestamp, limit: u32) -> Result<u64>;
+    /// Totals of the raw log and of the rollup, for consistency checks.
+    async fn spend_totals(&self) -> Result<(SpendTotals, SpendTotals)>;
+
+    // Budgets and limits of teams and users (keys carry theirs).
+    /// Every team and user with a budget or limit set.
+    async fn list_limit_holders(&self) -> Result<Vec<LimitHolder>>;
+    /// Replaces the budget and limit settings of a key, team or user (a user's rate fields
+    /// must be `None`). `NotFound` when it does not exist.
+    async fn set_limits(&self, scope: Scope, id: Uuid, limits: &Limits, now: Timestamp)
+    -> Result<()>;
+
+    // Prices.
+    /// Admin price overrides, by pattern.
+    async fn list_model_prices(&self) -> Result<Vec<ModelPrice>>;
+    /// Sets the override for a pattern.
+    async fn upsert_model_price(&self, price: &ModelPrice) -> Result<()>;
+    /// Removes an override; `NotFound` when there is none.
+    async fn delete_model_price(&self, pattern: &str) -> Result<()>;
 }

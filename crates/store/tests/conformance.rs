@@ -27,6 +27,8 @@ mod keys;
 mod routes;
 #[path = "conformance/sessions.rs"]
 mod sessions;
+#[path = "conformance/spend.rs"]
+mod spend;
 #[path = "conformance/teams.rs"]
 mod teams;
 #[path = "conformance/users.rs"]

@@ -24,6 +24,7 @@ pub(crate) mod keys;
 pub(crate) mod meta;
 pub(crate) mod routes;
 pub(crate) mod sessions;
+pub(crate) mod spend;
 pub(crate) mod teams;
 pub(crate) mod users;
 
@@ -105,6 +106,7 @@ macro_rules! store_ops {
         $crate::ops::keys::key_ops!();
         $crate::ops::routes::route_ops!();
         $crate::ops::credentials::credential_ops!();
+        $crate::ops::spend::spend_ops!();
     };
 }
 pub(crate) use store_ops;
@@ -368,6 +370,53 @@ macro_rules! impl_store {
                 id: tollgate_domain::CredentialId,
             ) -> $crate::Result<()> {
                 $ops::delete_credential(&self.pool, id).await
+            }
+            async fn record_spend(
+                &self,
+                batch: &[$crate::SpendRecord],
+                now: tollgate_domain::Timestamp,
+            ) -> $crate::Result<$crate::SpendWrite> {
+                $ops::record_spend(&self.pool, batch, now).await
+            }
+            async fn list_spend_windows(
+                &self,
+                updated_after: tollgate_domain::Timestamp,
+                min_window_start: tollgate_domain::Timestamp,
+            ) -> $crate::Result<Vec<$crate::WindowSpend>> {
+                $ops::list_spend_windows(&self.pool, updated_after, min_window_start).await
+            }
+            async fn delete_spend_logs_before(
+                &self,
+                before: tollgate_domain::Timestamp,
+                limit: u32,
+            ) -> $crate::Result<u64> {
+                $ops::delete_spend_logs_before(&self.pool, before, limit).await
+            }
+            async fn spend_totals(
+                &self,
+            ) -> $crate::Result<($crate::SpendTotals, $crate::SpendTotals)> {
+                $ops::spend_totals(&self.pool).await
+            }
+            async fn list_limit_holders(&self) -> $crate::Result<Vec<$crate::LimitHolder>> {
+                $ops::list_limit_holders(&self.pool).await
+            }
+            async fn set_limits(
+                &self,
+                scope: $crate::Scope,
+                id: uuid::Uuid,
+                limits: &$crate::Limits,
+                now: tollgate_domain::Timestamp,
+            ) -> $crate::Result<()> {
+                $ops::set_limits(&self.pool, scope, id, limits, now).await
+            }
+            async fn list_model_prices(&self) -> $crate::Result<Vec<$crate::ModelPrice>> {
+                $ops::list_model_prices(&self.pool).await
+            }
+            async fn upsert_model_price(&self, price: &$crate::ModelPrice) -> $crate::Result<()> {
+                $ops::upsert_model_price(&self.pool, price).await
+            }
+            async fn delete_model_price(&self, pattern: &str) -> $crate::Result<()> {
+                $ops::delete_model_price(&self.pool, pattern).await
             }
         }
     };

@@ -1,0 +1,279 @@
+//! The spend pipeline's batch write: idempotent by request id, counters and rollups equal to
+//! the rows written, window counters with their before/after, retention, limits and prices.
+
+use crate::harness::{T0, both, new_key, user};
+use std::sync::Arc;
+use tollgate_domain::time::MS_PER_DAY;
+use tollgate_domain::{KeyId, Micros, TeamId, Timestamp, UserId};
+use tollgate_store::{
+    Error, Limits, ModelPrice, NewKey, NewTeam, Scope, SpendRecord, SpendTotals, Store,
+};
+
+fn record(n: u64, key: Option<KeyId>, team: Option<TeamId>, user: Option<UserId>) -> SpendRecord {
+    SpendRecord {
+        request_id: format!("req-{n}"),
+        ts: Timestamp(T0.0 + (n as i64) * 1000),
+        key_id: key,
+        team_id: team,
+        user_id: user,
+        instance: if n % 3 == 0 { "claude" } else { "default" }.to_owned(),
+        pod: "pod-a".to_owned(),
+        route_model: if n % 2 == 0 { "gpt-4o" } else { "claude-sonnet-4" }.to_owned(),
+        upstream_model: Some("gpt-4o-2024-08-06".to_owned()),
+        provider: Some("openai".to_owned()),
+        deployment_id: Some(uuid::Uuid::now_v7()),
+        prompt_tokens: 100 + n as i64,
+        completion_tokens: 10 + (n as i64 % 7),
+        cached_tokens: 0,
+        cost: Micros(1_000 + n as i64),
+        latency_ms: Some(12),
+        ttft_ms: None,
+        status: if n % 10 == 9 { 502 } else { 200 },
+        error_kind: (n % 10 == 9).then(|| "upstream_5xx".to_owned()),
+        unpriced: false,
+        key_window: 0,
+        team_window: T0.start_of_day().0,
+        user_window: 0,
+    }
+}
+
+async fn owners(store: &dyn Store) -> (KeyId, TeamId, UserId) {
+    let ana = user(store, "ana@example.com").await;
+    let team = store
+        .create_team(&NewTeam {
+            id: TeamId::new(),
+            name: "Platform".to_owned(),
+            max_budget: None,
+            budget_duration: None,
+            rpm_limit: None,
+            tpm_limit: None,
+            now: T0,
+        })
+        .await
+        .unwrap();
+    let key = store
+        .create_key(&NewKey {
+            team_id: Some(team.id),
+            user_id: Some(ana.id),
+            ..new_key("hash-spend")
+        })
+        .await
+        .unwrap();
+    (key.id, team.id, ana.id)
+}
+
+/// What the log holds must equal what the rollup holds, and both what was sent.
+fn totals(records: &[SpendRecord]) -> SpendTotals {
+    let mut t = SpendTotals::default();
+    for r in records {
+        t.requests += 1;
+        t.prompt_tokens += r.prompt_tokens;
+        t.completion_tokens += r.completion_tokens;
+        t.cost += r.cost.0;
+        t.errors += i64::from(r.status >= 400);
+    }
+    t
+}
+
+async fn batch_counts_once(store: Arc<dyn Store>) {
+    let (key, team, user) = owners(store.as_ref()).await;
+    let batch: Vec<SpendRecord> = (0..2500)
+        .map(|n| record(n, Some(key), Some(team), Some(user)))
+        .collect();
+    let now = Timestamp(T0.0 + 10_000_000);
+    let first = store.record_spend(&batch, now).await.unwrap();
+    assert_eq!(first.inserted, 2500);
+    let expected = totals(&batch);
+    let (logs, rollup) = store.spend_totals().await.unwrap();
+    assert_eq!(logs, expected);
+    assert_eq!(rollup, expected);
+
+    // The same batch again (a spool replayed after a crash), plus ten new rows: only the new
+    // ones count, in the log, the rollup and every counter.
+    let mut again = batch.clone();
+    let extra: Vec<SpendRecord> = (2500..2510)
+        .map(|n| record(n, Some(key), Some(team), Some(user)))
+        .collect();
+    again.extend(extra.iter().cloned());
+    let second = store.record_spend(&again, now).await.unwrap();
+    assert_eq!(second.inserted, 10);
+    let all: Vec<SpendRecord> = batch.iter().chain(extra.iter()).cloned().collect();
+    let expected = totals(&all);
+    let (logs, rollup) = store.spend_totals().await.unwrap();
+    assert_eq!(logs, expected);
+    assert_eq!(rollup, expected);
+
+    let k = store.get_key(key).await.unwrap();
+    assert_eq!(k.spend, Micros(expected.cost));
+    assert_eq!(k.last_used_at, Some(all.last().unwrap().ts));
+    assert_eq!(store.get_team(team).await.unwrap().spend, Micros(expected.cost));
+
+    // The window counters moved by exactly the new rows' cost, before -> after.
+    let extra_cost: i64 = extra.iter().map(|r| r.cost.0).sum();
+    let team_change = second
+        .windows
+        .iter()
+        .find(|w| w.scope == Scope::Team)
+        .unwrap();
+    assert_eq!(team_change.id, team.0);
+    assert_eq!(team_change.window_start, T0.start_of_day().0);
+    assert_eq!(team_change.after.0 - team_change.before.0, extra_cost);
+    assert_eq!(team_change.after, Micros(expected.cost));
+    let windows = store
+        .list_spend_windows(Timestamp(now.0 - 1), Timestamp(T0.0 - 40 * MS_PER_DAY))
+        .await
+        .unwrap();
+    assert_eq!(windows.len(), 3, "{windows:?}");
+    for w in &windows {
+        assert_eq!(w.spend, Micros(expected.cost), "{:?}", w.scope);
+    }
+    // Nothing changed after `now`; an old window start filters out the team's day window.
+    assert!(store.list_spend_windows(now, Timestamp(0)).await.unwrap().is_empty());
+    let lifetime_only = store
+        .list_spend_windows(Timestamp(0), Timestamp(T0.0 + MS_PER_DAY))
+        .await
+        .unwrap();
+    assert_eq!(lifetime_only.len(), 2);
+    assert!(lifetime_only.iter().all(|w| w.window_start == 0));
+}
+
+async fn repeated_ids_in_one_batch(store: Arc<dyn Store>) {
+    let mut a = record(1, None, None, None);
+    let b = record(1, None, None, None);
+    a.cost = Micros(7);
+    let out = store.record_spend(&[a, b], T0).await.unwrap();
+    assert_eq!(out.inserted, 1);
+    let (logs, rollup) = store.spend_totals().await.unwrap();
+    assert_eq!((logs.requests, logs.cost), (1, 7));
+    assert_eq!((rollup.requests, rollup.cost), (1, 7));
+    assert!(store.record_spend(&[], T0).await.unwrap().windows.is_empty());
+}
+
+async fn rollup_groups_by_day_model_and_instance(store: Arc<dyn Store>) {
+    let (key, team, user) = owners(store.as_ref()).await;
+    // Two days apart, 1 ms either side of midnight.
+    let midnight = Timestamp(T0.start_of_day().0 + MS_PER_DAY);
+    let mut late = record(1, Some(key), Some(team), Some(user));
+    late.ts = Timestamp(midnight.0 - 1);
+    let mut early = record(3, Some(key), None, None);
+    early.ts = midnight;
+    store.record_spend(&[late.clone(), early.clone()], T0).await.unwrap();
+    let (logs, rollup) = store.spend_totals().await.unwrap();
+    assert_eq!(logs, rollup);
+    assert_eq!(logs.requests, 2);
+    // The team got only its own row.
+    assert_eq!(store.get_team(team).await.unwrap().spend, late.cost);
+}
+
+async fn retention_deletes_old_logs_only(store: Arc<dyn Store>) {
+    let batch: Vec<SpendRecord> = (0..25).map(|n| record(n, None, None, None)).collect();
+    store.record_spend(&batch, T0).await.unwrap();
+    let cutoff = batch[20].ts; // rows 0..=19 are older
+    let mut deleted = 0;
+    loop {
+        let n = store.delete_spend_logs_before(cutoff, 7).await.unwrap();
+        assert!(n <= 7);
+        if n == 0 {
+            break;
+        }
+        deleted += n;
+    }
+    assert_eq!(deleted, 20);
+    let (logs, rollup) = store.spend_totals().await.unwrap();
+    assert_eq!(logs.requests, 5);
+    assert_eq!(rollup.requests, 25, "rollups stay");
+}
+
+async fn limits_of_teams_users_and_keys(store: Arc<dyn Store>) {
+    let (key, team, user) = owners(store.as_ref()).await;
+    assert!(store.list_limit_holders().await.unwrap().is_empty());
+    let team_limits = Limits {
+        max_budget: Some(Micros(5_000_000)),
+        budget_duration: Some("1mo".to_owned()),
+        soft_budget: Some(Micros(4_000_000)),
+        rpm_limit: Some(600),
+        tpm_limit: Some(100_000),
+        max_parallel: Some(8),
+    };
+    store
+        .set_limits(Scope::Team, team.0, &team_limits, T0)
+        .await
+        .unwrap();
+    let user_limits = Limits {
+        max_budget: Some(Micros(1_000_000)),
+        budget_duration: Some("7d".to_owned()),
+        ..Limits::default()
+    };
+    store
+        .set_limits(Scope::User, user.0, &user_limits, T0)
+        .await
+        .unwrap();
+    // A user cannot have rate limits: refused, and what was stored stays.
+    let err = store
+        .set_limits(
+            Scope::User,
+            user.0,
+            &Limits {
+                rpm_limit: Some(1),
+                ..Limits::default()
+            },
+            T0,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    let holders = store.list_limit_holders().await.unwrap();
+    assert_eq!(holders.len(), 2);
+    let t = holders.iter().find(|h| h.scope == Scope::Team).unwrap();
+    assert_eq!((t.id, &t.limits, t.created_at), (team.0, &team_limits, T0));
+    let u = holders.iter().find(|h| h.scope == Scope::User).unwrap();
+    assert_eq!((u.id, &u.limits), (user.0, &user_limits));
+
+    let key_limits = Limits {
+        rpm_limit: Some(60),
+        max_parallel: Some(2),
+        ..Limits::default()
+    };
+    let later = Timestamp(T0.0 + 5);
+    store
+        .set_limits(Scope::Key, key.0, &key_limits, later)
+        .await
+        .unwrap();
+    let k = store.get_key(key).await.unwrap();
+    assert_eq!((k.rpm_limit, k.max_parallel, k.tpm_limit), (Some(60), Some(2), None));
+    assert_eq!((k.version, k.updated_at), (1, later));
+    let missing = store
+        .set_limits(Scope::Team, uuid::Uuid::now_v7(), &team_limits, T0)
+        .await;
+    assert!(matches!(missing, Err(Error::NotFound)));
+}
+
+async fn price_overrides(store: Arc<dyn Store>) {
+    assert!(store.list_model_prices().await.unwrap().is_empty());
+    let mut p = ModelPrice {
+        pattern: "gpt-4o*".to_owned(),
+        input_per_mtok: Micros(2_500_000),
+        output_per_mtok: Micros(10_000_000),
+        cached_input_per_mtok: Some(Micros(1_250_000)),
+        updated_at: T0,
+    };
+    store.upsert_model_price(&p).await.unwrap();
+    p.input_per_mtok = Micros(2_000_000);
+    p.cached_input_per_mtok = None;
+    store.upsert_model_price(&p).await.unwrap();
+    assert_eq!(store.list_model_prices().await.unwrap(), vec![p.clone()]);
+    store.delete_model_price("gpt-4o*").await.unwrap();
+    assert!(matches!(
+        store.delete_model_price("gpt-4o*").await,
+        Err(Error::NotFound)
+    ));
+}
+
+both!(
+    batch_counts_once,
+    repeated_ids_in_one_batch,
+    rollup_groups_by_day_model_and_instance,
+    retention_deletes_old_logs_only,
+    limits_of_teams_users_and_keys,
+    price_overrides,
+);
