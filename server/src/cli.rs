@@ -90,6 +90,24 @@ enum KeysCommand {
         /// Gateway instances it may use; default: all.
         #[arg(long, value_delimiter = ',')]
         instances: Vec<String>,
+        /// Spend limit per budget period, in dollars (`25`, `12.50`).
+        #[arg(long)]
+        max_budget: Option<String>,
+        /// Budget period: `30s`, `15m`, `12h`, `1d`, `7d`, `30d`, `1mo`; default: never resets.
+        #[arg(long)]
+        budget_duration: Option<String>,
+        /// Spend at which an alert is raised (metric and audit entry), in dollars.
+        #[arg(long)]
+        soft_budget: Option<String>,
+        /// Requests per minute.
+        #[arg(long)]
+        rpm: Option<i64>,
+        /// Tokens per minute.
+        #[arg(long)]
+        tpm: Option<i64>,
+        /// Requests in flight at once.
+        #[arg(long)]
+        max_parallel: Option<i64>,
     },
     /// Blocks a key by id: every gateway refuses it within a second.
     Block {
@@ -199,12 +217,24 @@ async fn run_keys(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
             models,
             team,
             instances,
+            max_budget,
+            budget_duration,
+            soft_budget,
+            rpm,
+            tpm,
+            max_parallel,
         } => {
             let args = commands::keys::CreateArgs {
                 alias,
                 models,
                 team,
                 instances,
+                max_budget,
+                budget_duration,
+                soft_budget,
+                rpm,
+                tpm,
+                max_parallel,
             };
             let (key, secret) = commands::keys::create(&store, args).await?;
             println!("id:     {}", key.id);

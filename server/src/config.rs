@@ -23,7 +23,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `sqlite://...` or `postgres://...`; default: SQLite at `<data_dir>/tollgate.db`.
     pub database_url: Option<String>,
-    /// Redis for shared counters across replicas (used by the limits issue).
+    /// Redis for rate-limit and budget counters shared by every replica; without it they are
+    /// counted in process.
     pub redis_url: Option<String>,
     /// The folder holding `pkg/` (the wasm bundle and CSS).
     pub site_root: PathBuf,
@@ -39,6 +40,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub auth: AuthSection,
     pub gateway: GatewaySection,
+    pub limits: LimitsSection,
+    pub spend: SpendSection,
     pub log: LogConfig,
     /// Model routes declared here are served read-only, beside those in the database.
     pub routes: Vec<tollgate_gateway::ConfigRoute>,
@@ -70,6 +73,55 @@ impl Default for GatewaySection {
             cooldown_failures: 3,
             cooldown_secs: 30,
             poll_interval_secs: 3,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsSection {
+    /// While a configured Redis is unreachable: `local` (limit / live replicas, in each
+    /// process) or `deny` (refuse requests that have limits).
+    pub on_redis_down: tollgate_gateway::limits::RedisDownPolicy,
+    /// Longest wait for one Redis call, in milliseconds, before the policy above applies.
+    pub redis_timeout_ms: u64,
+    /// Completion tokens assumed when reserving budget for a request without `max_tokens`.
+    pub default_completion_tokens: u64,
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        LimitsSection {
+            on_redis_down: tollgate_gateway::limits::RedisDownPolicy::Local,
+            redis_timeout_ms: 500,
+            default_completion_tokens: 1024,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SpendSection {
+    /// Raw spend logs older than this many days are deleted (rollups stay); 0 keeps them all.
+    pub retention_days: u32,
+    /// The spool's size bound, in MiB (events beyond it are dropped, loudly).
+    pub spool_max_mib: u64,
+    /// Longest time a usage event waits before it is written, in milliseconds.
+    pub flush_interval_ms: u64,
+    /// Events per batch: a full batch is written at once.
+    pub batch_size: usize,
+    /// Seconds in-flight requests and streams get to finish after SIGTERM.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for SpendSection {
+    fn default() -> Self {
+        SpendSection {
+            retention_days: 90,
+            spool_max_mib: 1024,
+            flush_interval_ms: 1000,
+            batch_size: 2000,
+            shutdown_grace_secs: 30,
         }
     }
 }
@@ -121,6 +173,8 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             auth: AuthSection::default(),
             gateway: GatewaySection::default(),
+            limits: LimitsSection::default(),
+            spend: SpendSection::default(),
             log: LogConfig::default(),
             routes: Vec::new(),
         }
@@ -282,7 +336,24 @@ impl Config {
             open_for: std::time::Duration::from_secs(g.cooldown_secs),
         };
         c.poll_interval = std::time::Duration::from_secs(g.poll_interval_secs);
+        c.limits = tollgate_gateway::limits::LimitsConfig {
+            redis_url: self.redis_url.clone(),
+            on_redis_down: self.limits.on_redis_down,
+            redis_timeout: std::time::Duration::from_millis(self.limits.redis_timeout_ms.max(1)),
+            ..tollgate_gateway::limits::LimitsConfig::default()
+        };
+        c.default_completion_tokens = self.limits.default_completion_tokens;
         c
+    }
+
+    pub fn spend_config(&self) -> tollgate_gateway::spend::SpendConfig {
+        let s = &self.spend;
+        tollgate_gateway::spend::SpendConfig {
+            spool_max_bytes: s.spool_max_mib.saturating_mul(1024 * 1024),
+            flush_interval: std::time::Duration::from_millis(s.flush_interval_ms.max(10)),
+            batch_size: s.batch_size.clamp(1, 100_000),
+            ..tollgate_gateway::spend::SpendConfig::new(self.data_dir.join("spool"))
+        }
     }
 
     pub fn database_url(&self) -> String {

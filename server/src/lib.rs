@@ -5,6 +5,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod heartbeat;
+pub mod retention;
 pub mod startup;
 pub mod telemetry;
 pub mod web;

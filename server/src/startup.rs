@@ -2,8 +2,8 @@
 //! backoff, migrate, create the first admin, and switch the full application in.
 
 use crate::config::{Config, redact_url};
-use crate::heartbeat;
 use crate::web::{self, Health};
+use crate::{heartbeat, retention};
 use anyhow::Context as _;
 use secrecy::ExposeSecret;
 use std::future::IntoFuture as _;
@@ -13,7 +13,8 @@ use std::time::Duration;
 use tollgate_app::server::bootstrap::{self, Bootstrap};
 use tollgate_gateway::Gateway;
 use tollgate_gateway::secrets::SecretKey;
-use tollgate_gateway::usage::{CountingSink, UsageSink};
+use tollgate_gateway::spend::SpendWriter;
+use tollgate_gateway::usage::UsageSink;
 use tollgate_store::{ConnectOptions, Store};
 
 /// Which parts a process runs.
@@ -54,12 +55,19 @@ pub async fn serve(config: Config, mode: Mode) -> anyhow::Result<()> {
     let health = Health::starting("connecting to the database");
     let (switch, app) = web::Switch::new();
     let outer = web::outer_router(health.clone(), app);
+    let (signalled_tx, mut signalled) = tokio::sync::watch::channel(false);
     let server = axum::serve(
         listener,
         outer.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    // On SIGTERM: stop accepting, let in-flight requests and streams finish.
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        let _ = signalled_tx.send(true);
+    })
     .into_future();
+    let grace = Duration::from_secs(config.spend.shutdown_grace_secs);
+    let writer: Arc<std::sync::OnceLock<Arc<SpendWriter>>> = Arc::default();
     let what = match (mode.portal, mode.gateway) {
         (true, true) => "portal, admin API and gateway",
         (true, false) => "portal and admin API",
@@ -77,35 +85,66 @@ pub async fn serve(config: Config, mode: Mode) -> anyhow::Result<()> {
             bootstrap_admin(&config, store.as_ref()).await?;
         }
         let gateway = if mode.gateway {
-            Some(start_gateway(&config, store.clone()).await?)
+            let spend = SpendWriter::start(store.clone(), config.spend_config())
+                .context("cannot open the spend spool")?;
+            let _ = writer.set(spend.clone());
+            Some(start_gateway(&config, store.clone(), spend).await?)
         } else {
             None
         };
         let router = web::app_router(&config, store.clone(), mode, gateway.clone());
         switch.set(router);
-        health.set_running(store.clone());
+        health.set_running(store.clone(), gateway.clone());
         tracing::info!(backend = store.backend().as_str(), instance = %config.instance, "ready");
+        if mode.portal && config.spend.retention_days > 0 {
+            tokio::spawn(retention::run(store.clone(), config.spend.retention_days));
+        }
         if let Some(gw) = gateway {
             tokio::spawn(heartbeat::run(store, gw));
         }
         anyhow::Ok(())
     };
     tokio::pin!(server);
-    tokio::select! {
-        served = &mut server => return served.context("HTTP server failed"),
-        done = setup => done?,
+    let served = async {
+        tokio::select! {
+            served = &mut server => served.context("HTTP server failed"),
+            () = async {
+                let _ = signalled.wait_for(|s| *s).await;
+                tokio::time::sleep(grace).await;
+            } => {
+                tracing::warn!(grace_secs = grace.as_secs(), "grace period over: closing the connections still open");
+                Ok(())
+            }
+        }
+    };
+    tokio::pin!(served);
+    let result = tokio::select! {
+        r = &mut served => r,
+        done = setup => match done {
+            Ok(()) => served.await,
+            Err(e) => Err(e),
+        },
+    };
+    // Every usage event of the requests served is written (or spooled) before the exit.
+    if let Some(w) = writer.get() {
+        w.close().await;
+        tracing::info!("spend events flushed");
     }
-    server.await.context("HTTP server failed")
+    result
 }
 
-async fn start_gateway(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Arc<Gateway>> {
+async fn start_gateway(
+    config: &Config,
+    store: Arc<dyn Store>,
+    spend: Arc<SpendWriter>,
+) -> anyhow::Result<Arc<Gateway>> {
     let secret_key = config
         .secret_key
         .as_ref()
         .map(|k| SecretKey::parse(k.expose_secret()))
         .transpose()
         .context("secret_key")?;
-    let usage: Arc<dyn UsageSink> = Arc::new(CountingSink::default());
+    let usage: Arc<dyn UsageSink> = spend.clone();
     let gw = Gateway::start(
         config.gateway_config(heartbeat::pod_name()),
         store,
@@ -115,6 +154,12 @@ async fn start_gateway(config: &Config, store: Arc<dyn Store>) -> anyhow::Result
     )
     .await
     .context("cannot start the gateway")?;
+    let hook = Arc::downgrade(&gw);
+    spend.set_on_written(Box::new(move |done| {
+        if let Some(gw) = hook.upgrade() {
+            gw.on_spend_written(done);
+        }
+    }));
     Ok(gw)
 }
 

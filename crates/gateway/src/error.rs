@@ -24,6 +24,20 @@ pub enum GatewayError {
     ModelNotFound(String),
     #[error("the request body is larger than the limit of {0} bytes")]
     TooLarge(usize),
+    /// A rate limit of the key, its team or its user (`what`: `requests`, `tokens`, `parallel`).
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        what: &'static str,
+        limit: i64,
+        retry_after_secs: u64,
+    },
+    /// The key's, team's or user's budget is spent for this window.
+    #[error("{0}")]
+    BudgetExceeded(String),
+    /// Tollgate cannot decide right now (the database or the limiter is unreachable).
+    #[error("{message}")]
+    Unavailable { message: String, code: &'static str },
     /// Every attempt failed; `tried` lists the deployments in order.
     #[error("{message}")]
     Upstream {
@@ -50,6 +64,9 @@ impl GatewayError {
             GatewayError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             GatewayError::ModelNotFound(_) => StatusCode::NOT_FOUND,
             GatewayError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            GatewayError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            GatewayError::BudgetExceeded(_) => StatusCode::BAD_REQUEST,
+            GatewayError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::Upstream { status, .. } => *status,
         }
     }
@@ -62,6 +79,9 @@ impl GatewayError {
             GatewayError::BadRequest { .. }
             | GatewayError::ModelNotFound(_)
             | GatewayError::TooLarge(_) => "invalid_request_error",
+            GatewayError::RateLimited { .. } => "rate_limit_error",
+            GatewayError::BudgetExceeded(_) => "budget_exceeded",
+            GatewayError::Unavailable { .. } => "service_unavailable",
             GatewayError::Upstream { .. } => "upstream_error",
         }
     }
@@ -74,6 +94,9 @@ impl GatewayError {
             GatewayError::ModelNotFound(_) => "not_found_error",
             GatewayError::TooLarge(_) => "request_too_large",
             GatewayError::BadRequest { .. } => "invalid_request_error",
+            GatewayError::RateLimited { .. } => "rate_limit_error",
+            GatewayError::BudgetExceeded(_) => "budget_exceeded",
+            GatewayError::Unavailable { .. } => "overloaded_error",
             GatewayError::Upstream { .. } => "api_error",
         }
     }
@@ -84,6 +107,9 @@ impl GatewayError {
             GatewayError::Forbidden { code, .. } | GatewayError::BadRequest { code, .. } => code,
             GatewayError::ModelNotFound(_) => "model_not_found",
             GatewayError::TooLarge(_) => "request_too_large",
+            GatewayError::RateLimited { .. } => "rate_limit_exceeded",
+            GatewayError::BudgetExceeded(_) => "budget_exceeded",
+            GatewayError::Unavailable { code, .. } => code,
             GatewayError::Upstream { status, .. } if *status == StatusCode::GATEWAY_TIMEOUT => {
                 "upstream_timeout"
             }
@@ -131,13 +157,70 @@ impl GatewayError {
         {
             h.insert(header::RETRY_AFTER, v);
         }
+        if let GatewayError::RateLimited {
+            what,
+            limit,
+            retry_after_secs,
+            ..
+        } = &self
+        {
+            // OpenAI's header names, so SDK retry logic and dashboards read them.
+            let kind = if *what == "tokens" {
+                "tokens"
+            } else {
+                "requests"
+            };
+            for (name, value) in [
+                ("retry-after".to_owned(), retry_after_secs.to_string()),
+                (format!("x-ratelimit-limit-{kind}"), limit.to_string()),
+                (format!("x-ratelimit-remaining-{kind}"), "0".to_owned()),
+                (
+                    format!("x-ratelimit-reset-{kind}"),
+                    format!("{retry_after_secs}s"),
+                ),
+            ] {
+                if let (Ok(n), Ok(v)) = (
+                    http::HeaderName::try_from(name),
+                    HeaderValue::from_str(&value),
+                ) {
+                    h.insert(n, v);
+                }
+            }
+        }
         response
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rate_limits_carry_retry_after_and_openai_headers() {
+        let e = GatewayError::RateLimited {
+            message: "this key's limit of 60 requests per minute is reached".into(),
+            what: "requests",
+            limit: 60,
+            retry_after_secs: 7,
+        };
+        let r = e.into_response_for(Dialect::OpenAi);
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        let h = r.headers();
+        assert_eq!(h["retry-after"], "7");
+        assert_eq!(h["x-ratelimit-limit-requests"], "60");
+        assert_eq!(h["x-ratelimit-remaining-requests"], "0");
+        assert_eq!(h["x-ratelimit-reset-requests"], "7s");
+    }
+
+    #[test]
+    fn budget_exceeded_is_a_400_with_its_own_type() {
+        let e = GatewayError::BudgetExceeded("the key's budget of $1.00 is spent".into());
+        assert_eq!(e.status_code(), StatusCode::BAD_REQUEST);
+        let v: serde_json::Value = serde_json::from_slice(&e.body(Dialect::OpenAi)).unwrap();
+        assert_eq!(v["error"]["type"], "budget_exceeded");
+        assert_eq!(v["error"]["code"], "budget_exceeded");
+    }
 
     #[test]
     fn openai_shape_has_message_type_param_code() {

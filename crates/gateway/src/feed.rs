@@ -20,8 +20,12 @@ pub async fn run(gw: Arc<Gateway>) {
         let announced = tokio::select! {
             msg = recv(&mut changes) => msg,
             _ = poll.tick() => match gw.store.config_revision().await {
-                Ok(r) => Some(r),
+                Ok(r) => {
+                    gw.set_database_ok(true);
+                    Some(r)
+                }
                 Err(e) => {
+                    gw.set_database_ok(false);
                     tracing::debug!(error = %e, "revision poll failed");
                     None
                 }
@@ -46,5 +50,61 @@ async fn recv(changes: &mut Option<tokio::sync::broadcast::Receiver<i64>>) -> Op
             }
         },
         None => std::future::pending().await,
+    }
+}
+
+/// Budget windows older than this are never checked again: not re-read.
+const WINDOW_HORIZON_MS: i64 = 400 * tollgate_domain::time::MS_PER_DAY;
+/// Counters written by another replica with a clock this far behind are still picked up.
+const CLOCK_SLACK_MS: i64 = 10_000;
+/// A heartbeat older than this no longer counts as a live replica.
+const REPLICA_STALE_MS: i64 = 30_000;
+
+/// Re-reads budget-window spend changed since the last look (every replica's writes), and
+/// every tenth time the number of live gateway replicas (for degraded limits).
+pub async fn refresh_spend(gw: std::sync::Weak<Gateway>) {
+    let mut watermark = tollgate_domain::Timestamp(0);
+    let mut round: u64 = 0;
+    let interval = match gw.upgrade() {
+        Some(g) => g.config.spend_refresh_interval,
+        None => return,
+    };
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(gw) = gw.upgrade() else { return };
+        let now = tollgate_domain::Timestamp::now();
+        match gw
+            .store
+            .list_spend_windows(
+                tollgate_domain::Timestamp(watermark.0 - CLOCK_SLACK_MS),
+                tollgate_domain::Timestamp(now.0 - WINDOW_HORIZON_MS),
+            )
+            .await
+        {
+            Ok(rows) => {
+                gw.set_database_ok(true);
+                if let Some(newest) = rows.iter().map(|r| r.updated_at).max() {
+                    watermark = watermark.max(newest);
+                }
+                gw.merge_spend_view(&rows);
+            }
+            Err(e) => {
+                gw.set_database_ok(false);
+                tracing::debug!(error = %e, "spend refresh failed");
+            }
+        }
+        if round % 10 == 0
+            && let Ok(nodes) = gw.store.list_gateway_nodes().await
+        {
+            let live = nodes
+                .iter()
+                .filter(|n| now.0 - n.last_seen.0 <= REPLICA_STALE_MS)
+                .count();
+            gw.limiter
+                .set_replicas(u32::try_from(live).unwrap_or(u32::MAX));
+        }
+        round += 1;
     }
 }

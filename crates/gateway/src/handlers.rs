@@ -68,7 +68,7 @@ async fn forward(gw: Arc<Gateway>, endpoint: Endpoint, req: Request) -> Response
 /// The models the calling key may use on this instance (exact names and aliases).
 async fn list_models(State(gw): State<Arc<Gateway>>, headers: http::HeaderMap) -> Response {
     let snapshot = gw.snapshot();
-    let key = match proxy::authenticate(&snapshot, &headers) {
+    let key = match proxy::authenticate(&snapshot, &headers, gw.database_ok()) {
         Ok(k) => k,
         Err(e) => return e.into_response_for(Dialect::OpenAi),
     };
@@ -112,8 +112,9 @@ async fn metrics(State(gw): State<Arc<Gateway>>) -> Response {
             )
         })
         .collect();
-    let text = gw
+    let mut text = gw
         .metrics
         .render(&gw.config.instance, &gw.config.pod, &circuits);
+    gw.render_pipeline_metrics(&mut text);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

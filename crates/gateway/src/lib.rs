@@ -2,9 +2,11 @@
 //! No Leptos here: the portal and the gateway share only `tollgate-domain` and `tollgate-store`.
 
 pub mod balance;
+mod charge;
 pub mod error;
 mod feed;
 mod handlers;
+pub mod limits;
 pub mod metrics;
 pub mod providers;
 mod proxy;
@@ -12,6 +14,7 @@ mod relay;
 pub mod routes;
 pub mod secrets;
 pub mod snapshot;
+pub mod spend;
 pub mod usage;
 
 pub use handlers::router;
@@ -19,9 +22,11 @@ pub use snapshot::{ConfigDeployment, ConfigRoute};
 
 use balance::CooldownPolicy;
 use snapshot::{Loader, Snapshot};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
+use tollgate_domain::Micros;
 use tollgate_store::Store;
 use usage::UsageSink;
 
@@ -39,6 +44,12 @@ pub struct GatewayConfig {
     pub cooldown: CooldownPolicy,
     /// How often the configuration revision is polled besides the change feed.
     pub poll_interval: Duration,
+    /// Rate limits and budgets: Redis or in process.
+    pub limits: limits::LimitsConfig,
+    /// Completion tokens assumed for a budget reservation when a request sets no `max_tokens`.
+    pub default_completion_tokens: u64,
+    /// How often budget-window spend is re-read from the database.
+    pub spend_refresh_interval: Duration,
 }
 
 impl GatewayConfig {
@@ -51,6 +62,9 @@ impl GatewayConfig {
             default_stream_idle_timeout: Duration::from_secs(120),
             cooldown: CooldownPolicy::default(),
             poll_interval: Duration::from_secs(3),
+            limits: limits::LimitsConfig::default(),
+            default_completion_tokens: 1024,
+            spend_refresh_interval: Duration::from_secs(1),
         }
     }
 }
@@ -65,6 +79,11 @@ pub struct Gateway {
     client: reqwest::Client,
     pub usage: Arc<dyn UsageSink>,
     pub metrics: metrics::Metrics,
+    pub limiter: Arc<limits::Limiter>,
+    /// Spend per (owner, budget window) as the database last said.
+    spend_view: RwLock<HashMap<(limits::Scope, uuid::Uuid, i64), Micros>>,
+    /// Whether the last read of the database succeeded.
+    db_ok: AtomicBool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -100,7 +119,11 @@ impl Gateway {
             config_routes,
         );
         let first = loader.load().await?;
+        let limiter = limits::Limiter::start(config.limits.clone()).await;
         let gw = Arc::new(Gateway {
+            limiter,
+            spend_view: RwLock::new(HashMap::new()),
+            db_ok: AtomicBool::new(true),
             applied_revision: AtomicI64::new(first.revision),
             snapshot: RwLock::new(Arc::new(first)),
             config,
@@ -111,6 +134,7 @@ impl Gateway {
             metrics: metrics::Metrics::default(),
         });
         tokio::spawn(feed::run(gw.clone()));
+        tokio::spawn(feed::refresh_spend(Arc::downgrade(&gw)));
         Ok(gw)
     }
 
@@ -131,10 +155,187 @@ impl Gateway {
         self.metrics.in_flight()
     }
 
+    /// Whether the database answered the last time this process asked.
+    pub fn database_ok(&self) -> bool {
+        self.db_ok.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_database_ok(&self, ok: bool) {
+        if self.db_ok.swap(ok, Ordering::Relaxed) != ok {
+            if ok {
+                tracing::info!("database reachable again");
+            } else {
+                tracing::error!(
+                    "database unreachable: serving cached keys and routes; spend goes to the spool"
+                );
+            }
+        }
+    }
+
+    /// Spend the database has for an owner's budget window.
+    pub(crate) fn window_spend(&self, scope: limits::Scope, id: uuid::Uuid, window: i64) -> Micros {
+        self.spend_view
+            .read()
+            .ok()
+            .and_then(|v| v.get(&(scope, id, window)).copied())
+            .unwrap_or(Micros::ZERO)
+    }
+
+    pub(crate) fn merge_spend_view(&self, rows: &[tollgate_store::WindowSpend]) {
+        if rows.is_empty() {
+            return;
+        }
+        if let Ok(mut v) = self.spend_view.write() {
+            for r in rows {
+                v.insert((r.scope, r.id, r.window_start), r.spend);
+            }
+        }
+    }
+
+    /// Raises soft-budget alerts for the counters a spend write moved across a threshold
+    /// (exactly one writer sees each crossing: the before/after come from one atomic update).
+    pub fn on_spend_written(self: &Arc<Self>, done: &tollgate_store::SpendWrite) {
+        let snapshot = self.snapshot();
+        for w in &done.windows {
+            let Some(soft) = charge::soft_budget(&snapshot, w.scope, w.id) else {
+                continue;
+            };
+            if w.before < soft && w.after >= soft {
+                self.metrics.soft_budget_alert(w.scope.as_str());
+                tracing::warn!(scope = w.scope.as_str(), id = %w.id, spend = %w.after, soft_budget = %soft, "soft budget reached");
+                let entry = tollgate_domain::model::AuditEntry {
+                    id: tollgate_domain::AuditId::new(),
+                    ts: tollgate_domain::Timestamp::now(),
+                    actor_user_id: None,
+                    actor_label: "system".to_owned(),
+                    action: "budget.soft_limit_reached".to_owned(),
+                    object_type: w.scope.as_str().to_owned(),
+                    object_id: Some(w.id.to_string()),
+                    before: None,
+                    after: Some(
+                        serde_json::json!({
+                            "window_start": w.window_start,
+                            "spend_micros": w.after.0,
+                            "soft_budget_micros": soft.0,
+                        })
+                        .to_string(),
+                    ),
+                };
+                let store = self.store.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = store.insert_audit(&entry).await {
+                        tracing::warn!(error = %e, "soft budget alert not written to the audit log");
+                    }
+                });
+            }
+        }
+    }
+
+    /// Appends the limiter's mode and the spend pipeline's counters to the metrics text.
+    pub fn render_pipeline_metrics(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        let base = format!(
+            "instance=\"{}\",pod=\"{}\"",
+            metrics::esc(&self.config.instance),
+            metrics::esc(&self.config.pod)
+        );
+        let mode = self.limiter.mode();
+        out.push_str("# HELP tollgate_limits_mode Where rate limits and budgets are counted (1 for the current mode).\n# TYPE tollgate_limits_mode gauge\n");
+        for m in limits::Mode::ALL {
+            let _ = writeln!(
+                out,
+                "tollgate_limits_mode{{{base},mode=\"{}\"}} {}",
+                m.as_str(),
+                u8::from(m == mode)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP tollgate_redis_errors_total Failed Redis calls of the limiter.\n# TYPE tollgate_redis_errors_total counter\ntollgate_redis_errors_total{{{base}}} {}",
+            self.limiter.redis_errors.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP tollgate_database_up Whether the last database read succeeded.\n# TYPE tollgate_database_up gauge\ntollgate_database_up{{{base}}} {}",
+            u8::from(self.database_ok())
+        );
+        let (Some(st), Some(stats)) = (self.usage.spend_status(), self.usage.spend_stats()) else {
+            return;
+        };
+        let counters = [
+            (
+                "tollgate_spend_written_total",
+                "Spend log rows committed.",
+                &stats.written,
+            ),
+            (
+                "tollgate_spend_spooled_total",
+                "Spend events written to the local spool while the database failed.",
+                &stats.spooled,
+            ),
+            (
+                "tollgate_spend_replayed_total",
+                "Spend events replayed from the spool.",
+                &stats.replayed,
+            ),
+            (
+                "tollgate_spend_dropped_total",
+                "Spend events LOST: the spool was full or unwritable.",
+                &stats.dropped,
+            ),
+            (
+                "tollgate_spend_write_errors_total",
+                "Failed spend batch writes.",
+                &stats.write_errors,
+            ),
+        ];
+        for (name, help, v) in counters {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name}{{{base}}} {}",
+                v.load(Ordering::Relaxed)
+            );
+        }
+        let gauges = [
+            (
+                "tollgate_spend_queue_events",
+                "Spend events waiting in memory.",
+                st.queued as i64,
+            ),
+            (
+                "tollgate_spend_spool_bytes",
+                "Bytes in the local spend spool.",
+                i64::try_from(st.spool_bytes).unwrap_or(i64::MAX),
+            ),
+            (
+                "tollgate_spend_spool_max_bytes",
+                "The spool's size bound.",
+                i64::try_from(st.spool_max_bytes).unwrap_or(i64::MAX),
+            ),
+            (
+                "tollgate_spend_spool_full",
+                "1 when the spool is full and events are being dropped.",
+                i64::from(st.spool_full),
+            ),
+            (
+                "tollgate_spend_flush_lag_ms",
+                "Age of the oldest event of the last committed batch.",
+                stats.last_flush_lag_ms.load(Ordering::Relaxed),
+            ),
+        ];
+        for (name, help, v) in gauges {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name}{{{base}}} {v}"
+            );
+        }
+    }
+
     /// Loads a new snapshot and swaps it in; on failure the old one keeps serving.
     pub async fn reload(&self) {
         match self.loader.load().await {
             Ok(next) => {
+                self.set_database_ok(true);
                 let revision = next.revision;
                 let Ok(mut current) = self.snapshot.write() else {
                     return;
@@ -149,6 +350,7 @@ impl Gateway {
                 tracing::debug!(revision, "configuration reloaded");
             }
             Err(e) => {
+                self.set_database_ok(false);
                 tracing::warn!(error = %e, "reload failed; serving the previous configuration")
             }
         }

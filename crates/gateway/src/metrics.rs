@@ -73,6 +73,8 @@ struct Families {
     latency: BTreeMap<String, Histogram>,
     ttft: BTreeMap<String, Histogram>,
     overhead: Histogram,
+    refusals: BTreeMap<(&'static str, &'static str), u64>,
+    soft_budget_alerts: BTreeMap<&'static str, u64>,
 }
 
 #[derive(Default)]
@@ -82,7 +84,7 @@ pub struct Metrics {
 }
 
 /// Escapes a label value (`\`, `"`, newline).
-fn esc(v: &str) -> String {
+pub(crate) fn esc(v: &str) -> String {
     v.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
@@ -135,6 +137,20 @@ impl Metrics {
             *f.upstream_errors
                 .entry((deployment.to_owned(), kind))
                 .or_default() += 1;
+        }
+    }
+
+    /// A request refused by a limit: scope (`key`, `team`, `user`) and kind (`requests`,
+    /// `tokens`, `parallel`, `budget`, `unavailable`).
+    pub fn limit_refusal(&self, scope: &'static str, kind: &'static str) {
+        if let Ok(mut f) = self.families.lock() {
+            *f.refusals.entry((scope, kind)).or_default() += 1;
+        }
+    }
+
+    pub fn soft_budget_alert(&self, scope: &'static str) {
+        if let Ok(mut f) = self.families.lock() {
+            *f.soft_budget_alerts.entry(scope).or_default() += 1;
         }
     }
 
@@ -202,6 +218,20 @@ impl Metrics {
             "tollgate_in_flight_requests{{{base}}} {}",
             self.in_flight()
         );
+        out.push_str("# HELP tollgate_limit_refusals_total Requests refused by a rate limit or budget, by owner scope and kind.\n# TYPE tollgate_limit_refusals_total counter\n");
+        for ((scope, kind), n) in &f.refusals {
+            let _ = writeln!(
+                out,
+                "tollgate_limit_refusals_total{{{base},scope=\"{scope}\",kind=\"{kind}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP tollgate_soft_budget_alerts_total Soft budgets reached, by owner scope.\n# TYPE tollgate_soft_budget_alerts_total counter\n");
+        for (scope, n) in &f.soft_budget_alerts {
+            let _ = writeln!(
+                out,
+                "tollgate_soft_budget_alerts_total{{{base},scope=\"{scope}\"}} {n}"
+            );
+        }
         out.push_str("# HELP tollgate_deployment_circuit_state 0 closed, 1 half-open, 2 open (cooling down).\n# TYPE tollgate_deployment_circuit_state gauge\n");
         for (dep, route, state) in circuits {
             let _ = writeln!(

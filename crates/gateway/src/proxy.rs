@@ -4,12 +4,13 @@
 //! failure before the first byte can still be retried and none after it is.
 
 use crate::error::GatewayError;
+use crate::limits::{RateKind, Refusal, Scope, Ticket};
 use crate::providers::{self, ClientRequest, Endpoint, Target};
 use crate::relay::{self, Accounting, GatewayInFlight};
 use crate::routes::{DeploymentEntry, Resolved};
 use crate::snapshot::Snapshot;
 use crate::usage::Outcome;
-use crate::{Gateway, balance};
+use crate::{Gateway, balance, charge};
 use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
@@ -17,14 +18,23 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use secrecy::ExposeSecret as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tollgate_domain::Timestamp;
 use tollgate_domain::keys::hash_secret;
 use tollgate_domain::model::VirtualKey;
 use tollgate_domain::routing::model_allowed;
+use tollgate_domain::{Micros, Timestamp};
 
 /// What is known about a request as it goes.
 pub(crate) struct Ctx {
+    /// Echoed in `x-request-id`: the caller's when it sent a sane one.
     pub request_id: String,
+    /// The spend log's unique id (UUID v7, never the caller's: a repeated caller id must not
+    /// make a request vanish from accounting as a duplicate).
+    pub log_id: String,
+    /// Request body size, for token estimates when the upstream reports no usage.
+    pub body_len: usize,
+    /// What the limits gave this request; settled by the accounting, or released at zero cost
+    /// when the request ends without reaching it.
+    pub ticket: Arc<std::sync::Mutex<Option<Ticket>>>,
     pub started: Instant,
     pub key: Option<Arc<VirtualKey>>,
     pub route_model: String,
@@ -39,8 +49,12 @@ pub(crate) async fn serve(
     headers: HeaderMap,
     body: Result<Bytes, GatewayError>,
 ) -> Response {
+    let log_id = uuid::Uuid::now_v7().to_string();
     let mut ctx = Ctx {
-        request_id: request_id(&headers),
+        request_id: request_id(&headers).unwrap_or_else(|| log_id.clone()),
+        log_id,
+        body_len: 0,
+        ticket: Arc::new(std::sync::Mutex::new(None)),
         started: Instant::now(),
         key: None,
         route_model: String::new(),
@@ -66,20 +80,20 @@ fn put(h: &mut HeaderMap, name: &'static str, value: &str) {
     }
 }
 
-/// The caller's `x-request-id` when it is sane, else a new UUID v7.
-fn request_id(headers: &HeaderMap) -> String {
+/// The caller's `x-request-id` when it is sane.
+fn request_id(headers: &HeaderMap) -> Option<String> {
     headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
         .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
 }
 
 /// The virtual key from `Authorization: Bearer` or `x-api-key`, checked against the snapshot.
 pub(crate) fn authenticate(
     snapshot: &Snapshot,
     headers: &HeaderMap,
+    database_ok: bool,
 ) -> Result<Arc<VirtualKey>, GatewayError> {
     let presented = headers
         .get(header::AUTHORIZATION)
@@ -93,11 +107,19 @@ pub(crate) fn authenticate(
         .ok_or(GatewayError::Unauthenticated(
             "missing API key: send `Authorization: Bearer sk-tg-...`",
         ))?;
-    let key = snapshot
-        .keys
-        .get(&hash_secret(presented))
-        .cloned()
-        .ok_or(GatewayError::Unauthenticated("invalid API key"))?;
+    let Some(key) = snapshot.keys.get(&hash_secret(presented)).cloned() else {
+        // A key created while the database is down may exist: say so instead of "invalid".
+        return Err(if database_ok {
+            GatewayError::Unauthenticated("invalid API key")
+        } else {
+            GatewayError::Unavailable {
+                message: "this API key is not in the gateway's cache and the database is \
+                          unreachable, so it cannot be verified; retry shortly"
+                    .to_owned(),
+                code: "database_unavailable",
+            }
+        });
+    };
     if key.blocked {
         return Err(GatewayError::Unauthenticated("this API key is blocked"));
     }
@@ -116,9 +138,10 @@ async fn run(
 ) -> Result<Response, GatewayError> {
     // One snapshot for the whole request: the key and the routes come from the same revision.
     let snapshot = gw.snapshot();
-    let key = authenticate(&snapshot, headers)?;
+    let key = authenticate(&snapshot, headers, gw.database_ok())?;
     ctx.key = Some(key.clone());
     let body = body?;
+    ctx.body_len = body.len();
     let json: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(&body).map_err(|e| {
             GatewayError::bad_request(format!("the body is not a JSON object: {e}"), None)
@@ -152,6 +175,7 @@ async fn run(
         .routes
         .resolve(&model, headers)
         .ok_or_else(|| GatewayError::ModelNotFound(model.clone()))?;
+    admit(gw, &snapshot, &key, &first, &json, ctx).await?;
     let client_req = ClientRequest {
         endpoint,
         body: &json,
@@ -230,6 +254,99 @@ async fn run(
             retry_after: f.retry_after,
         },
     })
+}
+
+/// Rate limits and budgets of the key, its team and its user; a request that passes holds a
+/// ticket until it is accounted.
+async fn admit(
+    gw: &Arc<Gateway>,
+    snapshot: &Snapshot,
+    key: &VirtualKey,
+    route: &Resolved<'_>,
+    json: &serde_json::Map<String, serde_json::Value>,
+    ctx: &Ctx,
+) -> Result<(), GatewayError> {
+    let estimate = if charge::has_budget(snapshot, key) {
+        // Priced as the route's first deployment would charge it.
+        let dep = route.entry.deployments.first();
+        charge::estimate(
+            snapshot,
+            dep.map(|d| &d.deployment),
+            dep.map(|d| d.upstream_model(route.suffix.as_deref())),
+            &ctx.route_model,
+            json,
+            ctx.body_len,
+            gw.config.default_completion_tokens,
+        )
+    } else {
+        Micros::ZERO
+    };
+    let checks = charge::checks(snapshot, key, Timestamp::now(), estimate, &|s, id, w| {
+        gw.window_spend(s, id, w)
+    });
+    if checks.is_empty() {
+        return Ok(());
+    }
+    match gw.limiter.admit(&ctx.log_id, checks).await {
+        Ok(ticket) => {
+            if let Ok(mut slot) = ctx.ticket.lock() {
+                *slot = Some(ticket);
+            }
+            Ok(())
+        }
+        Err(refusal) => Err(refused(gw, refusal)),
+    }
+}
+
+fn refused(gw: &Gateway, refusal: Refusal) -> GatewayError {
+    let owner = |s: Scope| match s {
+        Scope::Key => "this key",
+        Scope::Team => "this key's team",
+        Scope::User => "this key's user",
+    };
+    match refusal {
+        Refusal::Rate {
+            scope,
+            kind,
+            limit,
+            retry_after_ms,
+        } => {
+            let (what, unit) = match kind {
+                RateKind::Requests => ("requests", "requests per minute"),
+                RateKind::Tokens => ("tokens", "tokens per minute"),
+                RateKind::Parallel => ("parallel", "requests in flight at once"),
+            };
+            gw.metrics.limit_refusal(scope.as_str(), what);
+            let retry_after_secs = u64::try_from(retry_after_ms.max(1))
+                .unwrap_or(1)
+                .div_ceil(1000);
+            GatewayError::RateLimited {
+                message: format!(
+                    "{} has reached its limit of {limit} {unit}; retry in {retry_after_secs} s",
+                    owner(scope)
+                ),
+                what,
+                limit,
+                retry_after_secs,
+            }
+        }
+        Refusal::Budget { scope, max, spent } => {
+            gw.metrics.limit_refusal(scope.as_str(), "budget");
+            GatewayError::BudgetExceeded(format!(
+                "{} has spent {spent} of its budget of {max} for the current period",
+                owner(scope)
+            ))
+        }
+        Refusal::Unavailable => {
+            gw.metrics.limit_refusal("-", "unavailable");
+            GatewayError::Unavailable {
+                message: "rate limits cannot be checked: Redis is unreachable and the \
+                          configured policy is to refuse; retry shortly"
+                    .to_owned(),
+                code: "limits_unavailable",
+            }
+        }
+    }
 }
 
 /// Why an attempt failed in a way another deployment might not.

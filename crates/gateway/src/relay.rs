@@ -4,7 +4,9 @@
 
 use crate::Gateway;
 use crate::balance::InFlight;
+use crate::charge;
 use crate::error::GatewayError;
+use crate::limits::Ticket;
 use crate::metrics::RequestSample;
 use crate::providers::{StreamConverter, Usage};
 use crate::proxy::{Ctx, Failure, json_response};
@@ -26,7 +28,9 @@ pub(crate) type UpstreamStream =
 /// Everything needed to account for a request that reached a deployment.
 pub(crate) struct Accounting {
     gw: Arc<Gateway>,
-    request_id: String,
+    log_id: String,
+    body_len: usize,
+    ticket: Arc<std::sync::Mutex<Option<Ticket>>>,
     started: Instant,
     key: Option<Arc<VirtualKey>>,
     requested_model: String,
@@ -66,7 +70,9 @@ impl Accounting {
     ) -> Accounting {
         Accounting {
             gw,
-            request_id: ctx.request_id.clone(),
+            log_id: ctx.log_id.clone(),
+            body_len: ctx.body_len,
+            ticket: ctx.ticket.clone(),
             started: ctx.started,
             key: ctx.key.clone(),
             requested_model: ctx.route_model.clone(),
@@ -99,6 +105,23 @@ impl Accounting {
             prompt_tokens: usage.prompt_tokens,
             completion_tokens: usage.completion_tokens,
         });
+        let snapshot = self.gw.snapshot();
+        let price = charge::price_of(
+            &snapshot,
+            Some(&self.dep.deployment),
+            Some(&self.upstream_model),
+            &self.requested_model,
+        );
+        let (cost, unpriced) = charge::cost(
+            price,
+            usage.prompt_tokens,
+            usage.completion_tokens,
+            usage.cached_tokens,
+        );
+        let ticket = self.ticket.lock().ok().and_then(|mut t| t.take());
+        if let Some(ticket) = ticket {
+            ticket.settle(usage.prompt_tokens + usage.completion_tokens, cost);
+        }
         self.gw.usage.record(UsageEvent {
             upstream_model: Some(self.upstream_model.clone()),
             provider: Some(self.dep.deployment.provider.as_str()),
@@ -108,9 +131,12 @@ impl Accounting {
             cached_tokens: usage.cached_tokens,
             ttft_ms: ttft.map(millis),
             stream: ttft.is_some(),
+            cost,
+            unpriced,
             ..base_event(
                 &self.gw,
-                &self.request_id,
+                &snapshot,
+                &self.log_id,
                 self.key.as_deref(),
                 &self.requested_model,
                 latency,
@@ -149,6 +175,7 @@ impl Accounting {
         let ttft = self.started.elapsed();
         let overhead = self.sent_at - self.started;
         let deployment = self.dep.deployment.id.to_string();
+        let events_out = count_events(&first);
         let relay = Relay {
             upstream,
             converter,
@@ -160,6 +187,7 @@ impl Accounting {
             ttft,
             overhead,
             status: status.as_u16(),
+            events_out,
             acct: self,
             _in_flight: in_flight,
         };
@@ -253,8 +281,16 @@ struct Relay {
     ttft: Duration,
     overhead: Duration,
     status: u16,
+    /// SSE events relayed, for a token estimate when the stream ends before its usage report.
+    events_out: u64,
     acct: Accounting,
     _in_flight: Option<GatewayInFlight>,
+}
+
+/// SSE `data:` lines in a converted chunk.
+fn count_events(chunk: &[u8]) -> u64 {
+    let starts = u64::from(chunk.starts_with(b"data:"));
+    starts + chunk.windows(6).filter(|w| *w == b"\ndata:").count() as u64
 }
 
 impl Relay {
@@ -293,6 +329,7 @@ impl Relay {
                 },
             }
         }
+        self.events_out += count_events(&out);
         (!out.is_empty()).then(|| out.freeze())
     }
 
@@ -310,7 +347,19 @@ impl Relay {
 
 impl Drop for Relay {
     fn drop(&mut self) {
-        let usage = self.converter.usage();
+        let mut usage = self.converter.usage();
+        // Ended before the upstream's usage report (the client left, or the stream broke):
+        // charged for what was produced, estimated at about one token per relayed event and a
+        // prompt of about four bytes per token.
+        if self.outcome != Outcome::Ok {
+            if usage.completion_tokens == 0 {
+                usage.completion_tokens = self.events_out;
+            }
+            if usage.prompt_tokens == 0 {
+                usage.prompt_tokens =
+                    tollgate_domain::budget::estimate_tokens(self.acct.body_len, Some(0), 0).0;
+            }
+        }
         let status = match self.outcome {
             Outcome::Ok => self.status,
             // nginx's "client closed request": the client left before the end.
@@ -356,7 +405,8 @@ pub(crate) fn record_refusal(gw: &Arc<Gateway>, ctx: &Ctx, e: &GatewayError) {
     };
     gw.usage.record(base_event(
         gw,
-        &ctx.request_id,
+        &gw.snapshot(),
+        &ctx.log_id,
         Some(key),
         &ctx.route_model,
         ctx.started.elapsed(),
@@ -377,6 +427,7 @@ fn millis(d: Duration) -> u64 {
 )]
 fn base_event(
     gw: &Gateway,
+    snapshot: &crate::snapshot::Snapshot,
     request_id: &str,
     key: Option<&VirtualKey>,
     route_model: &str,
@@ -385,9 +436,12 @@ fn base_event(
     outcome: Outcome,
     error_kind: Option<&'static str>,
 ) -> UsageEvent {
+    let ts = Timestamp::now();
+    let (key_window, team_window, user_window) =
+        key.map_or((0, 0, 0), |k| charge::windows(snapshot, k, ts));
     UsageEvent {
         request_id: request_id.to_owned(),
-        ts: Timestamp::now(),
+        ts,
         key_id: key.map(|k| k.id),
         team_id: key.and_then(|k| k.team_id),
         user_id: key.and_then(|k| k.user_id),
@@ -406,5 +460,10 @@ fn base_event(
         outcome,
         error_kind,
         stream: false,
+        cost: tollgate_domain::Micros::ZERO,
+        unpriced: false,
+        key_window,
+        team_window,
+        user_window,
     }
 }

@@ -8,15 +8,23 @@ use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use tollgate_domain::model::VirtualKey;
+use tollgate_domain::pricing::{Price, PriceTable};
 use tollgate_domain::routing::{Deployment, ProviderKind, Route, RouteSource, Strategy};
 use tollgate_domain::{CredentialId, DeploymentId, RouteId, Timestamp};
-use tollgate_store::Store;
+use tollgate_store::{LimitHolder, Scope, Store};
+use uuid::Uuid;
 
 /// One consistent view of keys and routes at a configuration revision.
 pub struct Snapshot {
     pub revision: i64,
     pub keys: HashMap<String, Arc<VirtualKey>>,
+    /// The same keys by id (soft-budget alerts look them up).
+    pub keys_by_id: HashMap<Uuid, Arc<VirtualKey>>,
     pub routes: RouteTable,
+    /// Teams and users with a budget or limit.
+    pub holders: HashMap<(Scope, Uuid), LimitHolder>,
+    /// Built-in prices with the admins' overrides.
+    pub prices: PriceTable,
 }
 
 impl Snapshot {
@@ -24,7 +32,10 @@ impl Snapshot {
         Snapshot {
             revision: -1,
             keys: HashMap::new(),
+            keys_by_id: HashMap::new(),
             routes: RouteTable::default(),
+            holders: HashMap::new(),
+            prices: PriceTable::builtin(),
         }
     }
 }
@@ -249,14 +260,39 @@ impl Loader {
             }
             entries.push(RouteEntry { route, deployments });
         }
+        let holders = self
+            .store
+            .list_limit_holders()
+            .await?
+            .into_iter()
+            .map(|h| ((h.scope, h.id), h))
+            .collect();
+        let prices = PriceTable::new(self.store.list_model_prices().await?.into_iter().map(|p| {
+            (
+                p.pattern,
+                Price {
+                    input_per_mtok: p.input_per_mtok,
+                    output_per_mtok: p.output_per_mtok,
+                    cached_input_per_mtok: p.cached_input_per_mtok,
+                },
+            )
+        }));
+        let mut keys_by_id = HashMap::with_capacity(keys.len());
         let keys = keys
             .into_iter()
-            .map(|k| (k.key_hash, Arc::new(k.key)))
+            .map(|k| {
+                let key = Arc::new(k.key);
+                keys_by_id.insert(key.id.0, key.clone());
+                (k.key_hash, key)
+            })
             .collect();
         Ok(Snapshot {
             revision,
             keys,
+            keys_by_id,
             routes: RouteTable::build(entries, &self.instance),
+            holders,
+            prices,
         })
     }
 

@@ -1,8 +1,8 @@
 //! One usage event per request, emitted when the response ends (even if the client went away),
-//! onto a sink the spend pipeline consumes. For now the sink counts.
+//! onto a sink: the spend pipeline's writer (`crate::spend`), or a counter in tests.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use tollgate_domain::{KeyId, TeamId, Timestamp, UserId};
+use tollgate_domain::{KeyId, Micros, TeamId, Timestamp, UserId};
 
 /// How a request ended, for accounting and metrics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,14 +38,30 @@ pub struct UsageEvent {
     /// `timeout`, `connect`, `upstream_5xx`, `upstream_429`, `upstream_4xx`, `auth`, ...
     pub error_kind: Option<&'static str>,
     pub stream: bool,
+    /// What it cost (0 when no price is known: see `unpriced`).
+    pub cost: Micros,
+    /// Tokens were used but no price is known for the model.
+    pub unpriced: bool,
+    /// The budget windows charged (start, UTC ms; 0: lifetime), for the key, team and user.
+    pub key_window: i64,
+    pub team_window: i64,
+    pub user_window: i64,
 }
 
 /// Where usage events go. `record` must not block: it is called from `Drop` of a stream.
 pub trait UsageSink: Send + Sync {
     fn record(&self, event: UsageEvent);
+    /// The spend pipeline's state, when this sink is the spend writer.
+    fn spend_status(&self) -> Option<crate::spend::SpendStatus> {
+        None
+    }
+    /// The spend pipeline's counters, when this sink is the spend writer.
+    fn spend_stats(&self) -> Option<&crate::spend::SpendStats> {
+        None
+    }
 }
 
-/// Counts events and tokens; the spend pipeline issue replaces it with the batch writer.
+/// Counts events and tokens (tests, and processes that keep no spend log).
 #[derive(Default)]
 pub struct CountingSink {
     pub events: AtomicU64,

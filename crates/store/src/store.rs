@@ -1,20 +1,20 @@
 //! The `Store` trait: everything the portal, admin API and gateway keep in the database.
 
 use crate::error::Result;
+use crate::spend_types::{
+    LimitHolder, Limits, ModelPrice, Scope, SpendRecord, SpendTotals, SpendWrite, WindowSpend,
+};
 use crate::types::{
     AuditQuery, Backend, CredentialSecret, GatewayNode, KeyRecord, NewCredential, NewKey,
     NewSession, NewTeam, NewUser, Page, Readiness, SessionWithUser, UserAuth,
 };
-use crate::spend_types::{
-    LimitHolder, Limits, ModelPrice, Scope, SpendRecord, SpendTotals, SpendWrite, WindowSpend,
-};
 use async_trait::async_trait;
-use uuid::Uuid;
 use tokio::sync::broadcast;
 use tollgate_domain::authz::{GlobalRole, TeamRole};
 use tollgate_domain::model::{AuditEntry, Team, TeamMember, User, VirtualKey};
 use tollgate_domain::routing::{Credential, Route};
 use tollgate_domain::{CredentialId, KeyId, RouteId, TeamId, Timestamp, UserId};
+use uuid::Uuid;
 
 /// The database behind Tollgate, used as `Arc<dyn Store>`.
 ///
@@ -183,8 +183,13 @@ pub trait Store: Send + Sync + 'static {
     async fn list_limit_holders(&self) -> Result<Vec<LimitHolder>>;
     /// Replaces the budget and limit settings of a key, team or user (a user's rate fields
     /// must be `None`). `NotFound` when it does not exist.
-    async fn set_limits(&self, scope: Scope, id: Uuid, limits: &Limits, now: Timestamp)
-    -> Result<()>;
+    async fn set_limits(
+        &self,
+        scope: Scope,
+        id: Uuid,
+        limits: &Limits,
+        now: Timestamp,
+    ) -> Result<()>;
 
     // Prices.
     /// Admin price overrides, by pattern.

@@ -4,10 +4,11 @@
 
 use anyhow::{Context as _, bail};
 use std::sync::Arc;
+use tollgate_domain::budget::BudgetPeriod;
 use tollgate_domain::keys::{display_parts, generate_key, hash_secret};
 use tollgate_domain::model::VirtualKey;
 use tollgate_domain::routing::validate_pattern;
-use tollgate_domain::{KeyId, TeamId, Timestamp, validate};
+use tollgate_domain::{KeyId, Micros, TeamId, Timestamp, validate};
 use tollgate_store::{NewKey, Page, Store};
 
 /// What `keys create` takes.
@@ -17,6 +18,33 @@ pub struct CreateArgs {
     pub models: Vec<String>,
     pub team: Option<String>,
     pub instances: Vec<String>,
+    /// Dollars, such as `25` or `12.50`.
+    pub max_budget: Option<String>,
+    /// `30s` .. `1mo`; without it the budget never resets.
+    pub budget_duration: Option<String>,
+    /// Dollars at which an alert is raised.
+    pub soft_budget: Option<String>,
+    pub rpm: Option<i64>,
+    pub tpm: Option<i64>,
+    pub max_parallel: Option<i64>,
+}
+
+fn dollars(flag: &str, v: Option<&str>) -> anyhow::Result<Option<Micros>> {
+    v.map(|v| {
+        let m = Micros::from_dollars_str(v).map_err(|e| anyhow::anyhow!("{flag} {v:?}: {e}"))?;
+        if m.0 < 0 {
+            bail!("{flag} cannot be negative");
+        }
+        Ok(m)
+    })
+    .transpose()
+}
+
+fn positive(flag: &str, v: Option<i64>) -> anyhow::Result<Option<i64>> {
+    match v {
+        Some(n) if n < 0 => bail!("{flag} cannot be negative"),
+        other => Ok(other),
+    }
 }
 
 /// Creates a key and returns it with its secret (to be printed once).
@@ -32,6 +60,14 @@ pub async fn create(
     for m in &args.models {
         validate_pattern(m).map_err(|e| anyhow::anyhow!("--models {m:?}: {e}"))?;
     }
+    let max_budget = dollars("--max-budget", args.max_budget.as_deref())?;
+    let soft_budget = dollars("--soft-budget", args.soft_budget.as_deref())?;
+    if let Some(d) = &args.budget_duration {
+        BudgetPeriod::parse(d).map_err(|e| anyhow::anyhow!("--budget-duration {d:?}: {e}"))?;
+    }
+    let rpm_limit = positive("--rpm", args.rpm)?;
+    let tpm_limit = positive("--tpm", args.tpm)?;
+    let max_parallel = positive("--max-parallel", args.max_parallel)?;
     let team_id = match &args.team {
         None => None,
         Some(t) => Some(find_team(store.as_ref(), t).await?),
@@ -44,6 +80,12 @@ pub async fn create(
             team_id,
             allowed_models: (!args.models.is_empty()).then_some(args.models),
             allowed_instances: (!args.instances.is_empty()).then_some(args.instances),
+            max_budget,
+            budget_duration: args.budget_duration,
+            soft_budget,
+            rpm_limit,
+            tpm_limit,
+            max_parallel,
             ..NewKey::new(
                 KeyId::new(),
                 hash_secret(&secret),

@@ -1,5 +1,11 @@
 //! `/health/liveliness` (the process answers) and `/health/readiness` (the database is reachable
-//! and migrated), each with a JSON body saying what was checked.
+//! and migrated; for a gateway also where limits are counted and the spend pipeline's state),
+//! each with a JSON body saying what was checked.
+//!
+//! A gateway whose database is down keeps serving cached keys and routes, so its readiness
+//! stays 200 with `status: degraded` and the reasons: taking every replica out of its Service
+//! during a database outage would turn a degraded gateway into an outage. A portal-only
+//! process cannot work without its database and answers 503.
 
 use axum::Router;
 use axum::extract::State;
@@ -8,6 +14,8 @@ use axum::routing::get;
 use http::StatusCode;
 use serde_json::json;
 use std::sync::{Arc, RwLock};
+use tollgate_gateway::Gateway;
+use tollgate_gateway::limits::Mode;
 use tollgate_store::Store;
 
 /// Where start-up is.
@@ -16,7 +24,7 @@ pub struct Health(Arc<RwLock<Phase>>);
 
 enum Phase {
     Starting(String),
-    Running(Arc<dyn Store>),
+    Running(Arc<dyn Store>, Option<Arc<Gateway>>),
 }
 
 impl Health {
@@ -30,15 +38,15 @@ impl Health {
         }
     }
 
-    pub fn set_running(&self, store: Arc<dyn Store>) {
+    pub fn set_running(&self, store: Arc<dyn Store>, gateway: Option<Arc<Gateway>>) {
         if let Ok(mut p) = self.0.write() {
-            *p = Phase::Running(store);
+            *p = Phase::Running(store, gateway);
         }
     }
 
-    fn store(&self) -> Result<Arc<dyn Store>, String> {
+    fn running(&self) -> Result<(Arc<dyn Store>, Option<Arc<Gateway>>), String> {
         match self.0.read().as_deref() {
-            Ok(Phase::Running(s)) => Ok(s.clone()),
+            Ok(Phase::Running(s, g)) => Ok((s.clone(), g.clone())),
             Ok(Phase::Starting(detail)) => Err(detail.clone()),
             Err(_) => Err("health state unavailable".to_owned()),
         }
@@ -57,7 +65,7 @@ async fn liveliness() -> impl IntoResponse {
 }
 
 async fn readiness(State(health): State<Health>) -> impl IntoResponse {
-    let store = match health.store() {
+    let (store, gateway) = match health.running() {
         Ok(s) => s,
         Err(detail) => {
             let body = json!({
@@ -67,7 +75,7 @@ async fn readiness(State(health): State<Health>) -> impl IntoResponse {
             return (StatusCode::SERVICE_UNAVAILABLE, Json(body));
         }
     };
-    match store.readiness().await {
+    let (db_ok, database) = match store.readiness().await {
         Ok(r) => {
             let migrated = r.migrations_applied >= r.migrations_expected;
             let ok = r.reachable && migrated;
@@ -78,31 +86,81 @@ async fn readiness(State(health): State<Health>) -> impl IntoResponse {
             } else {
                 "reachable and migrated"
             };
-            let body = json!({
-                "status": if ok { "ready" } else { "not_ready" },
-                "checks": { "database": {
+            (
+                ok,
+                json!({
                     "ok": ok,
                     "backend": r.backend.as_str(),
                     "migrations_applied": r.migrations_applied,
                     "migrations_expected": r.migrations_expected,
                     "detail": detail,
-                } }
-            });
-            (
-                if ok {
-                    StatusCode::OK
-                } else {
-                    StatusCode::SERVICE_UNAVAILABLE
-                },
-                Json(body),
+                }),
             )
         }
-        Err(e) => {
-            let body = json!({
-                "status": "not_ready",
-                "checks": { "database": { "ok": false, "backend": store.backend().as_str(), "detail": e.to_string() } }
-            });
-            (StatusCode::SERVICE_UNAVAILABLE, Json(body))
-        }
+        Err(e) => (
+            false,
+            json!({ "ok": false, "backend": store.backend().as_str(), "detail": e.to_string() }),
+        ),
+    };
+    let Some(gw) = gateway else {
+        let status = if db_ok { "ready" } else { "not_ready" };
+        let code = if db_ok {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        };
+        return (
+            code,
+            Json(json!({ "status": status, "checks": { "database": database } })),
+        );
+    };
+    let mut reasons = Vec::new();
+    if !db_ok {
+        reasons.push("database unreachable: serving cached keys and routes, spend is spooled");
     }
+    let mode = gw.limiter.mode();
+    let limits = json!({
+        "ok": matches!(mode, Mode::Local | Mode::Redis),
+        "mode": mode.as_str(),
+        "replicas": gw.limiter.replicas(),
+        "detail": match mode {
+            Mode::Local => "in process (no Redis configured)",
+            Mode::Redis => "shared through Redis",
+            Mode::DegradedLocal => "Redis unreachable: each replica enforces limit / live replicas",
+            Mode::Deny => "Redis unreachable: requests with limits are refused",
+        },
+    });
+    if !matches!(mode, Mode::Local | Mode::Redis) {
+        reasons.push("Redis unreachable: limits degraded");
+    }
+    let spend = gw.usage.spend_status().map(|st| {
+        if st.spool_full {
+            reasons.push("spend spool FULL: usage events are being dropped");
+        } else if st.spool_bytes > 0 {
+            reasons.push("spend events waiting in the spool");
+        }
+        json!({
+            "ok": !st.spool_full,
+            "database_ok": st.database_ok,
+            "queued": st.queued,
+            "spool_bytes": st.spool_bytes,
+            "spool_max_bytes": st.spool_max_bytes,
+            "spool_full": st.spool_full,
+            "dropped": st.dropped,
+        })
+    });
+    let status = if reasons.is_empty() {
+        "ready"
+    } else {
+        "degraded"
+    };
+    // A gateway with its snapshot still serves: degraded, not unready (see the module docs).
+    (
+        StatusCode::OK,
+        Json(json!({
+            "status": status,
+            "reasons": reasons,
+            "checks": { "database": database, "limits": limits, "spend": spend },
+        })),
+    )
 }

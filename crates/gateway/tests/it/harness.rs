@@ -105,17 +105,22 @@ impl Harness {
             .await
             .unwrap();
         store.migrate().await.unwrap();
-        let secret_key = SecretKey::parse(&"ab".repeat(32)).unwrap();
         let usage = Arc::new(Usage::default());
-        let gw = Gateway::start(
-            config,
-            store.clone(),
-            Some(secret_key.clone()),
-            &[],
-            usage.clone(),
-        )
-        .await
-        .unwrap();
+        Harness::build(config, store, usage.clone(), usage, dir).await
+    }
+
+    /// A gateway over `store` sending its usage events to `sink` (`usage` then stays empty).
+    pub async fn build(
+        config: GatewayConfig,
+        store: Arc<dyn Store>,
+        sink: Arc<dyn UsageSink>,
+        usage: Arc<Usage>,
+        dir: tempfile::TempDir,
+    ) -> Harness {
+        let secret_key = SecretKey::parse(&"ab".repeat(32)).unwrap();
+        let gw = Gateway::start(config, store.clone(), Some(secret_key.clone()), &[], sink)
+            .await
+            .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let app = tollgate_gateway::router(gw.clone());

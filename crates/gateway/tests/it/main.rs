@@ -4,9 +4,11 @@
 
 mod harness;
 mod stub;
+mod support;
 
 mod errors;
 mod failover;
+mod limits;
 mod passthrough;
 mod routing;
 mod strategies;

@@ -18,7 +18,12 @@ fn record(n: u64, key: Option<KeyId>, team: Option<TeamId>, user: Option<UserId>
         user_id: user,
         instance: if n % 3 == 0 { "claude" } else { "default" }.to_owned(),
         pod: "pod-a".to_owned(),
-        route_model: if n % 2 == 0 { "gpt-4o" } else { "claude-sonnet-4" }.to_owned(),
+        route_model: if n % 2 == 0 {
+            "gpt-4o"
+        } else {
+            "claude-sonnet-4"
+        }
+        .to_owned(),
         upstream_model: Some("gpt-4o-2024-08-06".to_owned()),
         provider: Some("openai".to_owned()),
         deployment_id: Some(uuid::Uuid::now_v7()),
@@ -106,7 +111,10 @@ async fn batch_counts_once(store: Arc<dyn Store>) {
     let k = store.get_key(key).await.unwrap();
     assert_eq!(k.spend, Micros(expected.cost));
     assert_eq!(k.last_used_at, Some(all.last().unwrap().ts));
-    assert_eq!(store.get_team(team).await.unwrap().spend, Micros(expected.cost));
+    assert_eq!(
+        store.get_team(team).await.unwrap().spend,
+        Micros(expected.cost)
+    );
 
     // The window counters moved by exactly the new rows' cost, before -> after.
     let extra_cost: i64 = extra.iter().map(|r| r.cost.0).sum();
@@ -128,7 +136,13 @@ async fn batch_counts_once(store: Arc<dyn Store>) {
         assert_eq!(w.spend, Micros(expected.cost), "{:?}", w.scope);
     }
     // Nothing changed after `now`; an old window start filters out the team's day window.
-    assert!(store.list_spend_windows(now, Timestamp(0)).await.unwrap().is_empty());
+    assert!(
+        store
+            .list_spend_windows(now, Timestamp(0))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let lifetime_only = store
         .list_spend_windows(Timestamp(0), Timestamp(T0.0 + MS_PER_DAY))
         .await
@@ -146,7 +160,14 @@ async fn repeated_ids_in_one_batch(store: Arc<dyn Store>) {
     let (logs, rollup) = store.spend_totals().await.unwrap();
     assert_eq!((logs.requests, logs.cost), (1, 7));
     assert_eq!((rollup.requests, rollup.cost), (1, 7));
-    assert!(store.record_spend(&[], T0).await.unwrap().windows.is_empty());
+    assert!(
+        store
+            .record_spend(&[], T0)
+            .await
+            .unwrap()
+            .windows
+            .is_empty()
+    );
 }
 
 async fn rollup_groups_by_day_model_and_instance(store: Arc<dyn Store>) {
@@ -157,7 +178,10 @@ async fn rollup_groups_by_day_model_and_instance(store: Arc<dyn Store>) {
     late.ts = Timestamp(midnight.0 - 1);
     let mut early = record(3, Some(key), None, None);
     early.ts = midnight;
-    store.record_spend(&[late.clone(), early.clone()], T0).await.unwrap();
+    store
+        .record_spend(&[late.clone(), early.clone()], T0)
+        .await
+        .unwrap();
     let (logs, rollup) = store.spend_totals().await.unwrap();
     assert_eq!(logs, rollup);
     assert_eq!(logs.requests, 2);
@@ -240,7 +264,10 @@ async fn limits_of_teams_users_and_keys(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let k = store.get_key(key).await.unwrap();
-    assert_eq!((k.rpm_limit, k.max_parallel, k.tpm_limit), (Some(60), Some(2), None));
+    assert_eq!(
+        (k.rpm_limit, k.max_parallel, k.tpm_limit),
+        (Some(60), Some(2), None)
+    );
     assert_eq!((k.version, k.updated_at), (1, later));
     let missing = store
         .set_limits(Scope::Team, uuid::Uuid::now_v7(), &team_limits, T0)

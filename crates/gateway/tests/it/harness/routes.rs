@@ -56,6 +56,15 @@ impl RouteBuilder {
         self
     }
 
+    /// Prices every deployment added so far (micro-dollars per million tokens).
+    pub fn prices(mut self, input: i64, output: i64) -> Self {
+        for d in &mut self.route.deployments {
+            d.input_price_per_mtok = Some(tollgate_domain::Micros(input));
+            d.output_price_per_mtok = Some(tollgate_domain::Micros(output));
+        }
+        self
+    }
+
     pub fn retries(mut self, n: i64) -> Self {
         self.route.retries = n;
         self
