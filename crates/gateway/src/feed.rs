@@ -95,7 +95,7 @@ pub async fn refresh_spend(gw: std::sync::Weak<Gateway>) {
                 tracing::debug!(error = %e, "spend refresh failed");
             }
         }
-        if round % 10 == 0
+        if round.is_multiple_of(10)
             && let Ok(nodes) = gw.store.list_gateway_nodes().await
         {
             let live = nodes

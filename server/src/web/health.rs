@@ -22,6 +22,9 @@ use tollgate_store::Store;
 #[derive(Clone)]
 pub struct Health(Arc<RwLock<Phase>>);
 
+/// The store, and the gateway when this process runs one.
+type Running = (Arc<dyn Store>, Option<Arc<Gateway>>);
+
 enum Phase {
     Starting(String),
     Running(Arc<dyn Store>, Option<Arc<Gateway>>),
@@ -44,7 +47,7 @@ impl Health {
         }
     }
 
-    fn running(&self) -> Result<(Arc<dyn Store>, Option<Arc<Gateway>>), String> {
+    fn running(&self) -> Result<Running, String> {
         match self.0.read().as_deref() {
             Ok(Phase::Running(s, g)) => Ok((s.clone(), g.clone())),
             Ok(Phase::Starting(detail)) => Err(detail.clone()),

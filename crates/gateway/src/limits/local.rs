@@ -276,7 +276,7 @@ mod tests {
         l.settle(&c, 100, Micros::ZERO);
         // 100 of 100 used: refused while they are in the window.
         assert!(matches!(
-            l.admit(&"r".to_owned(), &c, 1),
+            l.admit("r", &c, 1),
             Err(Refusal::Rate {
                 kind: RateKind::Tokens,
                 ..

@@ -16,9 +16,14 @@ fn record(n: u64, key: Option<KeyId>, team: Option<TeamId>, user: Option<UserId>
         key_id: key,
         team_id: team,
         user_id: user,
-        instance: if n % 3 == 0 { "claude" } else { "default" }.to_owned(),
+        instance: if n.is_multiple_of(3) {
+            "claude"
+        } else {
+            "default"
+        }
+        .to_owned(),
         pod: "pod-a".to_owned(),
-        route_model: if n % 2 == 0 {
+        route_model: if n.is_multiple_of(2) {
             "gpt-4o"
         } else {
             "claude-sonnet-4"
