@@ -133,29 +133,36 @@ macro_rules! spend_ops {
                     agg.add(r);
                 }
             }
-            for (id, (cost, last)) in &agg.keys {
-                sqlx::query(
-                    "UPDATE virtual_keys SET spend = spend + $2, last_used_at = CASE WHEN \
-                     last_used_at IS NULL OR last_used_at < $3 THEN $3 ELSE last_used_at END \
-                     WHERE id = $1",
-                )
-                .bind(id_arg(*id))
-                .bind(*cost)
-                .bind(*last)
-                .execute(&mut *tx)
-                .await
-                .map_err($crate::Error::db)?;
+            // One statement per table: `UPDATE ... FROM (VALUES ...)` (both backends name the
+            // VALUES columns column1, column2 ...), in id order.
+            let keys: Vec<_> = agg.keys.iter().collect();
+            for chunk in keys.chunks(CHUNK) {
+                let mut q = sqlx::QueryBuilder::<Db>::new(
+                    "UPDATE virtual_keys SET spend = virtual_keys.spend + v.column2, \
+                     last_used_at = CASE WHEN virtual_keys.last_used_at IS NULL OR \
+                     virtual_keys.last_used_at < v.column3 THEN v.column3 \
+                     ELSE virtual_keys.last_used_at END FROM (",
+                );
+                q.push_values(chunk, |mut b, (id, (cost, last))| {
+                    b.push_bind(id_arg(**id)).push_bind(*cost).push_bind(*last);
+                });
+                q.push(") AS v WHERE virtual_keys.id = v.column1");
+                q.build()
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::Error::db)?;
             }
             for (table, map) in [("teams", &agg.teams), ("users", &agg.users)] {
-                let sql = if table == "teams" {
-                    "UPDATE teams SET spend = spend + $2 WHERE id = $1"
-                } else {
-                    "UPDATE users SET spend = spend + $2 WHERE id = $1"
-                };
-                for (id, cost) in map.iter().filter(|(_, c)| **c != 0) {
-                    sqlx::query(sql)
-                        .bind(id_arg(*id))
-                        .bind(*cost)
+                let owners: Vec<_> = map.iter().filter(|(_, c)| **c != 0).collect();
+                for chunk in owners.chunks(CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new(format!(
+                        "UPDATE {table} SET spend = {table}.spend + v.column2 FROM ("
+                    ));
+                    q.push_values(chunk, |mut b, (id, cost)| {
+                        b.push_bind(id_arg(**id)).push_bind(**cost);
+                    });
+                    q.push(format!(") AS v WHERE {table}.id = v.column1"));
+                    q.build()
                         .execute(&mut *tx)
                         .await
                         .map_err($crate::Error::db)?;
