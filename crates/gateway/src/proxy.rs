@@ -32,14 +32,22 @@ pub(crate) struct Ctx {
     pub log_id: String,
     /// Request body size, for token estimates when the upstream reports no usage.
     pub body_len: usize,
-    /// What the limits gave this request; settled by the accounting, or released at zero cost
-    /// when the request ends without reaching it.
-    pub ticket: Arc<std::sync::Mutex<Option<Ticket>>>,
+    /// What the limits gave this request (its owners' ticket, the answering deployment's);
+    /// settled by the accounting, or released at zero cost when the request ends without it.
+    pub tickets: Arc<std::sync::Mutex<Vec<Ticket>>>,
     pub started: Instant,
     pub key: Option<Arc<VirtualKey>>,
     pub route_model: String,
     /// Held until the response is complete; a stream takes it over until it ends.
     pub in_flight: std::sync::Mutex<Option<GatewayInFlight>>,
+}
+
+impl Ctx {
+    pub(crate) fn keep(&self, ticket: Ticket) {
+        if let Ok(mut t) = self.tickets.lock() {
+            t.push(ticket);
+        }
+    }
 }
 
 /// Serves one proxied request end to end and adds the headers every response carries.
@@ -54,7 +62,7 @@ pub(crate) async fn serve(
         request_id: request_id(&headers).unwrap_or_else(|| log_id.clone()),
         log_id,
         body_len: 0,
-        ticket: Arc::new(std::sync::Mutex::new(None)),
+        tickets: Arc::new(std::sync::Mutex::new(Vec::new())),
         started: Instant::now(),
         key: None,
         route_model: String::new(),
@@ -191,10 +199,13 @@ async fn run(
 
     let mut tried: Vec<String> = Vec::new();
     let mut last: Option<Failure> = None;
+    // The soonest a deployment skipped for its rate cap frees up, in ms.
+    let mut capped: Option<i64> = None;
     for resolved in std::iter::once(first).chain(fallbacks) {
         let route = &resolved.entry.route;
         let mut excluded = Vec::new();
-        for _ in 0..=route.retries.max(0) {
+        let mut attempts = 0;
+        while attempts <= route.retries.max(0) {
             let candidates: Vec<&Arc<DeploymentEntry>> = resolved
                 .entry
                 .deployments
@@ -211,15 +222,32 @@ async fn run(
             };
             let dep = Arc::clone(dep);
             excluded.push(dep.deployment.id);
-            tried.push(dep.deployment.id.to_string());
             // If this future is dropped mid-attempt (the client left), the probe slot comes back.
             let probe = balance::ProbeGuard::new(dep.state.clone(), probe);
+            // A deployment at its rate cap is skipped (not tried, not a failure).
+            let cap = match deployment_cap(gw, &dep, ctx).await {
+                Ok(cap) => cap,
+                Err(retry_ms) => {
+                    capped = Some(capped.map_or(retry_ms, |c| c.min(retry_ms)));
+                    continue;
+                }
+            };
+            attempts += 1;
+            tried.push(dep.deployment.id.to_string());
             match attempt(gw, &client_req, &resolved, &dep, ctx).await {
                 Ok(response) => {
                     probe.settled();
+                    if let Some(t) = cap {
+                        ctx.keep(t);
+                    }
                     return Ok(response);
                 }
-                Err(Attempt::Final(response)) => return Ok(response),
+                Err(Attempt::Final(response)) => {
+                    if let Some(t) = cap {
+                        ctx.keep(t);
+                    }
+                    return Ok(response);
+                }
                 Err(Attempt::Retry(f)) => {
                     tracing::debug!(deployment = %dep.deployment.id, kind = f.kind, "attempt failed");
                     dep.state.on_failure(&gw.config.cooldown, Instant::now());
@@ -230,6 +258,18 @@ async fn run(
                 }
             }
         }
+    }
+    if let (None, Some(retry_ms)) = (&last, capped) {
+        let retry_after_secs = u64::try_from(retry_ms.max(1)).unwrap_or(1).div_ceil(1000);
+        gw.metrics.limit_refusal("deployment", "requests");
+        return Err(GatewayError::RateLimited {
+            message: format!(
+                "every deployment of `{model}` is at its rate cap; retry in {retry_after_secs} s"
+            ),
+            what: "requests",
+            limit: 0,
+            retry_after_secs,
+        });
     }
     Err(match last {
         None => GatewayError::Upstream {
@@ -289,12 +329,40 @@ async fn admit(
     }
     match gw.limiter.admit(&ctx.log_id, checks).await {
         Ok(ticket) => {
-            if let Ok(mut slot) = ctx.ticket.lock() {
-                *slot = Some(ticket);
-            }
+            ctx.keep(ticket);
             Ok(())
         }
         Err(refusal) => Err(refused(gw, refusal)),
+    }
+}
+
+/// Takes a request slot under a deployment's own `rpm_limit`/`tpm_limit` (the provider's quota
+/// for it), shared by every replica like the other limits. `Err(ms until free)` when it is full.
+async fn deployment_cap(
+    gw: &Arc<Gateway>,
+    dep: &DeploymentEntry,
+    ctx: &Ctx,
+) -> Result<Option<Ticket>, i64> {
+    let d = &dep.deployment;
+    if d.rpm_limit.is_none() && d.tpm_limit.is_none() {
+        return Ok(None);
+    }
+    let check = crate::limits::Check {
+        scope: Scope::Deployment,
+        id: d.id.0,
+        rpm: d.rpm_limit,
+        tpm: d.tpm_limit,
+        parallel: None,
+        budget: None,
+    };
+    match gw
+        .limiter
+        .admit(&format!("{}:{}", ctx.log_id, d.id), vec![check])
+        .await
+    {
+        Ok(t) => Ok(Some(t)),
+        Err(Refusal::Rate { retry_after_ms, .. }) => Err(retry_after_ms),
+        Err(_) => Err(1000),
     }
 }
 
@@ -303,6 +371,7 @@ fn refused(gw: &Gateway, refusal: Refusal) -> GatewayError {
         Scope::Key => "this key",
         Scope::Team => "this key's team",
         Scope::User => "this key's user",
+        Scope::Deployment => "the deployment",
     };
     match refusal {
         Refusal::Rate {

@@ -30,7 +30,7 @@ pub(crate) struct Accounting {
     gw: Arc<Gateway>,
     log_id: String,
     body_len: usize,
-    ticket: Arc<std::sync::Mutex<Option<Ticket>>>,
+    tickets: Arc<std::sync::Mutex<Vec<Ticket>>>,
     started: Instant,
     key: Option<Arc<VirtualKey>>,
     requested_model: String,
@@ -72,7 +72,7 @@ impl Accounting {
             gw,
             log_id: ctx.log_id.clone(),
             body_len: ctx.body_len,
-            ticket: ctx.ticket.clone(),
+            tickets: ctx.tickets.clone(),
             started: ctx.started,
             key: ctx.key.clone(),
             requested_model: ctx.route_model.clone(),
@@ -118,8 +118,12 @@ impl Accounting {
             usage.completion_tokens,
             usage.cached_tokens,
         );
-        let ticket = self.ticket.lock().ok().and_then(|mut t| t.take());
-        if let Some(ticket) = ticket {
+        let tickets = self
+            .tickets
+            .lock()
+            .map(|mut t| std::mem::take(&mut *t))
+            .unwrap_or_default();
+        for ticket in tickets {
             ticket.settle(usage.prompt_tokens + usage.completion_tokens, cost);
         }
         self.gw.usage.record(UsageEvent {

@@ -15,6 +15,8 @@ pub enum Scope {
     Team,
     /// A user.
     User,
+    /// A route deployment: its rate cap (limits only; never in spend counters).
+    Deployment,
 }
 
 impl Scope {
@@ -24,6 +26,7 @@ impl Scope {
             Scope::Key => "key",
             Scope::Team => "team",
             Scope::User => "user",
+            Scope::Deployment => "deployment",
         }
     }
 
@@ -33,6 +36,7 @@ impl Scope {
             "key" => Some(Scope::Key),
             "team" => Some(Scope::Team),
             "user" => Some(Scope::User),
+            "deployment" => Some(Scope::Deployment),
             _ => None,
         }
     }

@@ -509,3 +509,45 @@ async fn a_30s_database_outage_fails_no_request_and_loses_no_spend() {
     }
     assert!(h.gw.database_ok());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployment_at_its_rate_cap_is_skipped_and_a_route_all_capped_answers_429() {
+    let first = Stub::start().await;
+    let second = Stub::start().await;
+    let h = Harness::start().await;
+    h.add(
+        route("m")
+            .deploy(openai(&first, "stub-model"))
+            .cap(Some(2), None)
+            .deploy(openai(&second, "stub-model"))
+            .cap(Some(1), None),
+    )
+    .await;
+    let key = h.key().await;
+    // Whichever is picked first, the caps admit two on the first and one on the second.
+    let statuses: Vec<u16> = {
+        let mut s = Vec::new();
+        for _ in 0..4 {
+            s.push(h.ask(&key.secret, "m").await.0);
+        }
+        s
+    };
+    assert_eq!(statuses, [200, 200, 200, 429]);
+    assert_eq!((first.calls(), second.calls()), (2, 1));
+    let r = h
+        .chat(
+            &key.secret,
+            &json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await;
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("rate cap"),
+        "{body}"
+    );
+}

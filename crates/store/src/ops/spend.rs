@@ -46,7 +46,7 @@ impl Aggregate {
             match scope {
                 Scope::Team => *self.teams.entry(id).or_default() += cost,
                 Scope::User => *self.users.entry(id).or_default() += cost,
-                Scope::Key => {}
+                Scope::Key | Scope::Deployment => {}
             }
             if cost != 0 {
                 *self.windows.entry((scope, id, window)).or_default() += cost;
@@ -386,6 +386,11 @@ macro_rules! spend_ops {
             now: tollgate_domain::Timestamp,
         ) -> $crate::Result<()> {
             let sql = match scope {
+                $crate::Scope::Deployment => {
+                    return Err($crate::Error::Conflict(
+                        "a deployment's rate cap is part of its route".to_owned(),
+                    ));
+                }
                 $crate::Scope::Key => {
                     "UPDATE virtual_keys SET max_budget = $2, budget_duration = $3, \
                      soft_budget = $4, rpm_limit = $5, tpm_limit = $6, max_parallel = $7, \

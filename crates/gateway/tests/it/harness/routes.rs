@@ -65,6 +65,15 @@ impl RouteBuilder {
         self
     }
 
+    /// The provider's quota of the last deployment added (requests / tokens per minute).
+    pub fn cap(mut self, rpm: Option<i64>, tpm: Option<i64>) -> Self {
+        if let Some(d) = self.route.deployments.last_mut() {
+            d.rpm_limit = rpm;
+            d.tpm_limit = tpm;
+        }
+        self
+    }
+
     pub fn retries(mut self, n: i64) -> Self {
         self.route.retries = n;
         self
