@@ -88,12 +88,16 @@ EOF
   PIDS+=("$STUB_PID")
 
   (cd "$WORK" && "$TOLLGATE" migrate --data-dir "$WORK/data" >/dev/null 2>&1)
-  KEY="$(cd "$WORK" && RUST_LOG=warn "$TOLLGATE" keys create --alias bench --data-dir "$WORK/data" |
+  # BENCH_KEY_FLAGS: limits on the key (e.g. "--rpm 100000000 --max-budget 1000000").
+  # shellcheck disable=SC2086
+  KEY="$(cd "$WORK" && RUST_LOG=warn "$TOLLGATE" keys create --alias bench ${BENCH_KEY_FLAGS:-} --data-dir "$WORK/data" |
     awk '/^key:/ {print $2}')"
   [[ "$KEY" == sk-tg-* ]] || { log "could not create a key"; exit 1; }
 
   # `exec`, so that $GW_PID is the gateway itself (or valgrind running it), not a subshell.
-  (cd "$WORK" && RUST_LOG=warn exec ${GW_WRAPPER:-} "$TOLLGATE" gateway \
+  # BENCH_REDIS_URL: count the key's limits in Redis instead of in process.
+  # `env` execs the gateway in place, so $GW_PID stays the gateway's.
+  (cd "$WORK" && RUST_LOG=warn exec env ${BENCH_REDIS_URL:+TOLLGATE_REDIS_URL="$BENCH_REDIS_URL"} ${GW_WRAPPER:-} "$TOLLGATE" gateway \
     --listen "127.0.0.1:$GW_PORT" --data-dir "$WORK/data") 2>"$OUT/gateway.log" &
   GW_PID=$!
   PIDS+=("$GW_PID")

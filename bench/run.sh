@@ -9,7 +9,9 @@
 # every figure is the median over repeats), BENCH_CONCURRENCY (default "1 16 64"),
 # BENCH_TTFB_N (sequential requests per target for time to first chunk, default 2000),
 # BENCH_CHUNKS (SSE chunks per streamed answer, default 10), BENCH_STUB_PORT and
-# BENCH_GW_PORT (default: free ports), BENCH_SKIP_BUILD=1 (use the binaries already built).
+# BENCH_GW_PORT (default: free ports), BENCH_SKIP_BUILD=1 (use the binaries already built),
+# BENCH_KEY_FLAGS (limits on the benchmark key, as `tollgate keys create` takes them) and
+# BENCH_REDIS_URL (count those limits in Redis). Spend logging is always on (SQLite).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
