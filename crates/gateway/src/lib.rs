@@ -80,8 +80,9 @@ pub struct Gateway {
     pub usage: Arc<dyn UsageSink>,
     pub metrics: metrics::Metrics,
     pub limiter: Arc<limits::Limiter>,
-    /// Spend per (owner, budget window) as the database last said.
-    spend_view: RwLock<HashMap<(limits::Scope, uuid::Uuid, i64), Micros>>,
+    /// Spend of each owner's newest budget window as the database last said: (window, spend).
+    /// Only the newest window is kept, so the map stays one entry per owner.
+    spend_view: RwLock<HashMap<(limits::Scope, uuid::Uuid), (i64, Micros)>>,
     /// Whether the last read of the database succeeded.
     db_ok: AtomicBool,
 }
@@ -177,8 +178,9 @@ impl Gateway {
         self.spend_view
             .read()
             .ok()
-            .and_then(|v| v.get(&(scope, id, window)).copied())
-            .unwrap_or(Micros::ZERO)
+            .and_then(|v| v.get(&(scope, id)).copied())
+            .filter(|(w, _)| *w == window)
+            .map_or(Micros::ZERO, |(_, spend)| spend)
     }
 
     pub(crate) fn merge_spend_view(&self, rows: &[tollgate_store::WindowSpend]) {
@@ -187,7 +189,12 @@ impl Gateway {
         }
         if let Ok(mut v) = self.spend_view.write() {
             for r in rows {
-                v.insert((r.scope, r.id, r.window_start), r.spend);
+                let e = v
+                    .entry((r.scope, r.id))
+                    .or_insert((r.window_start, r.spend));
+                if r.window_start >= e.0 {
+                    *e = (r.window_start, r.spend);
+                }
             }
         }
     }

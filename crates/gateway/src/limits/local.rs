@@ -67,7 +67,24 @@ impl Buckets {
 struct State {
     rates: HashMap<(Scope, Uuid, RateKind), Buckets>,
     parallel: HashMap<(Scope, Uuid), i64>,
-    budgets: HashMap<(Scope, Uuid, i64), BudgetUse>,
+    /// Per owner: its current budget window and what is spent and reserved in it. A newer
+    /// window replaces an older one (nothing of a past window is ever checked again).
+    budgets: HashMap<(Scope, Uuid), (i64, BudgetUse)>,
+}
+
+impl State {
+    /// The owner's use in `window`, starting a new window when the stored one is older.
+    fn budget(&mut self, scope: Scope, id: Uuid, window: i64) -> Option<&mut BudgetUse> {
+        let e = self
+            .budgets
+            .entry((scope, id))
+            .or_insert((window, BudgetUse::default()));
+        if window > e.0 {
+            *e = (window, BudgetUse::default());
+        }
+        // A request settling after its window ended finds a newer one: nothing to adjust.
+        (e.0 == window).then_some(&mut e.1)
+    }
 }
 
 #[derive(Default)]
@@ -147,8 +164,9 @@ impl Local {
                     });
                 }
             }
-            if let Some(b) = &c.budget {
-                let used = st.budgets.entry((c.scope, c.id, b.window)).or_default();
+            if let Some(b) = &c.budget
+                && let Some(used) = st.budget(c.scope, c.id, b.window)
+            {
                 // The database's figure includes other replicas' spend.
                 used.spent = used.spent.max(b.seed);
                 if !admits(b.max, *used) {
@@ -170,8 +188,9 @@ impl Local {
             if c.parallel.is_some() {
                 *st.parallel.entry((c.scope, c.id)).or_default() += 1;
             }
-            if let Some(b) = &c.budget {
-                let used = st.budgets.entry((c.scope, c.id, b.window)).or_default();
+            if let Some(b) = &c.budget
+                && let Some(used) = st.budget(c.scope, c.id, b.window)
+            {
                 used.reserved = used.reserved.saturating_add(b.estimate);
             }
         }
@@ -197,8 +216,9 @@ impl Local {
             {
                 *n = (*n - 1).max(0);
             }
-            if let Some(b) = &c.budget {
-                let used = st.budgets.entry((c.scope, c.id, b.window)).or_default();
+            if let Some(b) = &c.budget
+                && let Some(used) = st.budget(c.scope, c.id, b.window)
+            {
                 used.reserved = Micros((used.reserved.0 - b.estimate.0).max(0));
                 used.spent = used.spent.saturating_add(cost);
             }
@@ -335,5 +355,28 @@ mod tests {
         // A seed above what this process counted wins (another replica spent it).
         l.settle(&[budget(500)], 0, Micros(0));
         assert!(l.admit_at(&[budget(1_000)], 1, T).is_err());
+    }
+
+    #[test]
+    fn a_new_window_starts_at_zero_and_a_late_settle_changes_nothing() {
+        let l = Local::default();
+        let in_window = |window: i64| Check {
+            budget: Some(BudgetCheck {
+                max: Micros(100),
+                window,
+                seed: Micros::ZERO,
+                estimate: Micros(10),
+            }),
+            ..check(None, None, None)
+        };
+        l.admit_at(&[in_window(1)], 1, T).unwrap();
+        l.settle(&[in_window(1)], 0, Micros(100));
+        l.admit_at(&[in_window(1)], 1, T).unwrap_err();
+        // The next window: spent starts again from the database's figure (0 here).
+        l.admit_at(&[in_window(2)], 1, T).unwrap();
+        // A request of window 1 settling now must not charge window 2.
+        l.settle(&[in_window(1)], 0, Micros(95));
+        l.settle(&[in_window(2)], 0, Micros(0));
+        l.admit_at(&[in_window(2)], 1, T).unwrap();
     }
 }

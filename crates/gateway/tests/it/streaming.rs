@@ -145,6 +145,41 @@ async fn a_client_leaving_mid_stream_cancels_the_upstream_and_is_still_accounted
 }
 
 #[tokio::test]
+async fn an_abandoned_stream_is_charged_for_what_was_produced() {
+    let h = Harness::start().await;
+    let stub = Stub::with(|b| {
+        b.chunk_gap = Duration::from_millis(100);
+        b.text = (0..20).map(|i| format!("t{i} ")).collect();
+    })
+    .await;
+    h.add(route("gpt-4o").deploy(openai(&stub, "gpt-4o"))).await;
+    let key = h.key().await;
+    let r = h.chat(&key.secret, &stream_body(None)).await;
+    let mut body = r.bytes_stream();
+    let mut pieces = 0;
+    while pieces < 4 {
+        let chunk = body.next().await.unwrap().unwrap();
+        pieces += sse_data(std::str::from_utf8(&chunk).unwrap()).len();
+    }
+    drop(body);
+    assert!(eventually(Duration::from_secs(2), || h.usage.count() == 1).await);
+    let e = h.usage.last();
+    assert_eq!(e.outcome, Outcome::ClientClosed);
+    // The upstream never sent its usage report: the relayed events stand in for tokens.
+    assert!(
+        (pieces as u64..20).contains(&e.completion_tokens),
+        "{} tokens for {pieces} events read",
+        e.completion_tokens
+    );
+    assert!(e.prompt_tokens > 0);
+    assert!(
+        e.cost.0 > 0 && !e.unpriced,
+        "gpt-4o is priced: {:?}",
+        e.cost
+    );
+}
+
+#[tokio::test]
 async fn an_upstream_breaking_mid_stream_ends_the_stream_and_is_accounted_as_an_error() {
     let h = Harness::start().await;
     let stub = Stub::with(|b| {
