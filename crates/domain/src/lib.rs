@@ -5,6 +5,7 @@
 
 pub mod authz;
 pub mod ids;
+pub mod instances;
 pub mod keys;
 pub mod model;
 pub mod money;
