@@ -67,6 +67,7 @@ impl Health {
 
 /// How bad a finding is, from least to most (`Ord` follows that order).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
     Warning,
@@ -220,7 +221,9 @@ impl InstanceReport {
 }
 
 /// Whether the Kubernetes parts are on, and how complete the view is.
+/// As JSON: `{"state":"off","reason":...}` or `{"state":"on","namespace":...}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
 pub enum KubernetesStatus {
     /// No cluster configured or reachable; instances come from heartbeats only.
     Off { reason: String },

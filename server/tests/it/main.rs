@@ -4,4 +4,5 @@
 mod cli;
 mod gateway;
 mod harness;
+mod instances;
 mod portal;
