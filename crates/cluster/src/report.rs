@@ -349,6 +349,7 @@ fn diagnose_access(namespace: &str, problems: &[String]) -> Diagnosis {
         severity: Severity::Warning,
         title: format!("The portal cannot read every resource it needs in namespace {namespace}"),
         instances: Vec::new(),
+        owner: None,
         evidence: problems.to_vec(),
         fix: "Grant the portal's ServiceAccount get, list and watch on deployments, replicasets, pods, services, \
 endpointslices, horizontalpodautoscalers, poddisruptionbudgets and events in this namespace (the Helm chart's Role does)."

@@ -56,9 +56,10 @@ impl Health {
             .map(|h| h.state)
             .max()
             .unwrap_or(HealthState::Healthy);
+        // "Healthy" needs no explanation; the parts' own notes would only be noise.
         let reasons: Vec<&str> = parts
             .iter()
-            .filter(|h| h.state == state && !h.reason.is_empty())
+            .filter(|h| state != HealthState::Healthy && h.state == state && !h.reason.is_empty())
             .map(|h| h.reason.as_str())
             .collect();
         Health::new(state, reasons.join("; "))
@@ -94,6 +95,9 @@ pub struct Diagnosis {
     pub title: String,
     /// The instances it concerns (empty when it concerns none in particular).
     pub instances: Vec<String>,
+    /// The instance whose object it is about (a Service's own instance), when there is one: an
+    /// instance's card shows the findings about its own objects first.
+    pub owner: Option<String>,
     /// The facts it rests on, one a line.
     pub evidence: Vec<String>,
     /// The fix in words.
@@ -209,12 +213,15 @@ pub struct InstanceReport {
 }
 
 impl InstanceReport {
-    /// The most severe finding (the first of equals).
+    /// The most severe finding; among equals, one about this instance's own objects, else the
+    /// first.
     pub fn worst_diagnosis(&self) -> Option<&Diagnosis> {
+        let own = |d: &Diagnosis| d.owner.as_deref() == Some(self.name.as_str());
         self.diagnoses
             .iter()
             .fold(None, |best: Option<&Diagnosis>, d| match best {
-                Some(b) if b.severity >= d.severity => Some(b),
+                Some(b) if b.severity > d.severity => Some(b),
+                Some(b) if b.severity == d.severity && (own(b) || !own(d)) => Some(b),
                 _ => Some(d),
             })
     }
@@ -269,5 +276,44 @@ mod tests {
         assert!(HealthState::Unknown > HealthState::Degraded);
         assert!(HealthState::Suspended < HealthState::Progressing);
         assert_eq!(Health::worst(&[]).state, HealthState::Healthy);
+        let fine = [Health::new(HealthState::Healthy, "AbleToScale")];
+        assert_eq!(
+            Health::worst(&fine).reason,
+            "",
+            "no notes on a healthy whole"
+        );
+    }
+
+    #[test]
+    fn the_worst_finding_prefers_the_instances_own_objects() {
+        let d = |code: &str, severity, owner: Option<&str>| Diagnosis {
+            code: code.into(),
+            severity,
+            title: code.into(),
+            instances: vec!["a".into(), "b".into()],
+            owner: owner.map(Into::into),
+            evidence: vec![],
+            fix: String::new(),
+            fix_commands: vec![],
+        };
+        let mut r = InstanceReport {
+            name: "b".into(),
+            deployment: None,
+            health: Health::healthy(),
+            replicas: Replicas::default(),
+            pods: vec![],
+            services: vec![],
+            hpas: vec![],
+            pdbs: vec![],
+            events: vec![],
+            diagnoses: vec![
+                d("warn", Severity::Warning, Some("b")),
+                d("svc-a", Severity::Critical, Some("a")),
+                d("svc-b", Severity::Critical, Some("b")),
+            ],
+        };
+        assert_eq!(r.worst_diagnosis().map(|d| d.code.as_str()), Some("svc-b"));
+        r.name = "c".into();
+        assert_eq!(r.worst_diagnosis().map(|d| d.code.as_str()), Some("svc-a"));
     }
 }

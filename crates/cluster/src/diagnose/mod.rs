@@ -65,6 +65,7 @@ pub(crate) fn finding(
         severity,
         title,
         instances,
+        owner: None,
         evidence,
         fix: fix.to_owned(),
         fix_commands,

@@ -12,8 +12,8 @@ use tollgate_domain::instances::{Diagnosis, Severity};
 pub const OVERLAP_FIX: &str = "Give each instance's Deployment selector, pod template and Service selector the label \
 `app.kubernetes.io/instance: <instance>`, so a Service selects only its own instance's pods. With Kustomize, use \
 `labels` with `includeSelectors: true` (and `includeTemplates: true`). A Deployment's selector is immutable once \
-applied: delete the Deployment (its pods keep serving until the new one is ready if you orphan them with \
-`--cascade=orphan`) and apply it again; a Service's selector can be changed in place.";
+applied: delete the Deployment with `--cascade=orphan` (its pods keep serving), apply the fixed one, and once its \
+pods are ready delete the orphaned old ReplicaSet. A Service's selector can be changed in place.";
 
 /// The Service's own instance, from its `app.kubernetes.io/instance` label.
 fn service_instance(svc: &k8s_openapi::api::core::v1::Service) -> Option<String> {
@@ -84,7 +84,7 @@ pub fn service_overlap(index: &Index<'_>) -> Vec<Diagnosis> {
         let own = service_instance(svc).unwrap_or_else(|| svc_name.to_owned());
         let mut affected = instances.clone();
         affected.extend(service_instance(svc));
-        out.push(finding(
+        out.push(owned(service_instance(svc), finding(
             "service-selector-overlap",
             Severity::Critical,
             format!(
@@ -106,7 +106,7 @@ pub fn service_overlap(index: &Index<'_>) -> Vec<Diagnosis> {
                     ns = namespace_of(svc)
                 ),
             ],
-        ));
+        )));
     }
     out
 }
@@ -161,7 +161,7 @@ pub fn no_endpoints(index: &Index<'_>) -> Vec<Diagnosis> {
             if ready > 0 || wants == 0 {
                 continue;
             }
-            out.push(finding(
+            out.push(owned(Some(instance.to_owned()), finding(
                 "service-no-endpoints",
                 Severity::Critical,
                 format!("Service {svc_name} has no ready endpoints: requests to instance {instance} fail"),
@@ -175,7 +175,7 @@ pub fn no_endpoints(index: &Index<'_>) -> Vec<Diagnosis> {
                     format!("kubectl -n {} get pods -l {} -o wide", namespace_of(svc), map_to_string(&selector_of(svc))),
                     format!("kubectl -n {} describe service {svc_name}", namespace_of(svc)),
                 ],
-            ));
+            )));
         }
     }
     out
@@ -213,7 +213,7 @@ pub fn endpoint_count(index: &Index<'_>) -> Vec<Diagnosis> {
             if ready == 0 || i32::try_from(ready).ok() == Some(ready_replicas) {
                 continue;
             }
-            out.push(finding(
+            out.push(owned(Some(instance.to_owned()), finding(
                 "endpoint-count-mismatch",
                 Severity::Warning,
                 format!(
@@ -226,8 +226,13 @@ pub fn endpoint_count(index: &Index<'_>) -> Vec<Diagnosis> {
                     "kubectl -n {} get endpointslices -l kubernetes.io/service-name={svc_name} -o wide",
                     namespace_of(svc)
                 )],
-            ));
+            )));
         }
     }
     out
+}
+
+fn owned(owner: Option<String>, mut d: Diagnosis) -> Diagnosis {
+    d.owner = owner;
+    d
 }

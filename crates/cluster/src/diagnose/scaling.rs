@@ -127,12 +127,16 @@ pub fn hpa_selector_overlap(index: &Index<'_>) -> Vec<Diagnosis> {
             Owner::Instance(i) => Some(i.clone()),
             Owner::Workload(_) => None,
         }));
-        out.push(finding(
+        let mut d = finding(
             "hpa-selector-overlap",
             Severity::Warning,
             format!(
                 "HPA {hpa_name} of instance {instance} measures pods of {} as well: it scales on their average",
-                others.keys().map(Owner::label).collect::<Vec<_>>().join(", ")
+                others
+                    .keys()
+                    .map(Owner::label)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             instances,
             evidence,
@@ -141,7 +145,9 @@ pub fn hpa_selector_overlap(index: &Index<'_>) -> Vec<Diagnosis> {
                 "kubectl -n <namespace> get pods -l '{}' -L app.kubernetes.io/instance",
                 selector_to_string(selector)
             )],
-        ));
+        );
+        d.owner = Some(instance.clone());
+        out.push(d);
     }
     out
 }

@@ -118,6 +118,16 @@ fn the_incident_is_critical_for_every_service_and_names_each_owner() {
     let worst = claude.worst_diagnosis().unwrap();
     assert_eq!(worst.code, "service-selector-overlap");
     assert_eq!(
+        worst.owner.as_deref(),
+        Some("claude"),
+        "its own Service's finding first"
+    );
+    assert!(
+        worst.title.starts_with("Service claude "),
+        "{}",
+        worst.title
+    );
+    assert_eq!(
         claude.services.len(),
         3,
         "every Service reaches claude's pods"
