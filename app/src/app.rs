@@ -2,14 +2,9 @@
 
 use crate::components::layout::Shell;
 use crate::pages::{
-    account::ChangePasswordPage,
-    audit::AuditPage,
-    dashboard::DashboardPage,
-    instances::{InstancePage, InstancesPage},
-    not_found::NotFoundPage,
-    planned,
-    signin::SignInPage,
-    users::UsersPage,
+    account::ChangePasswordPage, audit::AuditPage, dashboard::DashboardPage,
+    instance::InstancePage, instances::InstancesPage, not_found::NotFoundPage, planned,
+    signin::SignInPage, users::UsersPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
