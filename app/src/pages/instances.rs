@@ -159,7 +159,7 @@ fn InstanceCard(instance: InstanceReport) -> impl IntoView {
             </div>
             <p class="mt-1 text-sm text-zinc-600 dark:text-zinc-400">{reason}</p>
             <p class="mt-3 text-sm tabular-nums">
-                {format!("{ready} of {} pods ready", instance.pods.len())}
+                {format!("{ready}/{} pods ready", instance.pods.len())}
                 {instance.deployment.clone().map(|d| format!(" · Deployment {d}"))}
             </p>
             {match worst {

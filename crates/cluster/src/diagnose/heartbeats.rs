@@ -1,7 +1,7 @@
 //! Heartbeats: pods that send none or stopped sending, pods on an older configuration
 //! revision, and pods of one instance on different versions.
 
-use super::finding;
+use super::{count, finding};
 use crate::health::is_ready;
 use crate::objects::{Index, name};
 use crate::report::Heartbeat;
@@ -82,7 +82,10 @@ pub fn missing_or_stale(
         out.push(finding(
             "heartbeat-missing",
             Severity::Warning,
-            format!("{} running pods of instance {instance} have never sent a heartbeat", pods.len()),
+            format!(
+                "{} of instance {instance} never sent a heartbeat",
+                count(pods.len(), "running pod", "running pods")
+            ),
             vec![instance.to_owned()],
             vec![format!("pods: {}", pods.join(", ")), "a gateway writes one every 5 s to the shared database".to_owned()],
             "Check that these pods run `tollgate gateway` with the same TOLLGATE_DATABASE_URL as the portal, and that POD_NAME is set from the Downward API (metadata.name) so the heartbeat names the pod.",
@@ -93,7 +96,10 @@ pub fn missing_or_stale(
         out.push(finding(
             "heartbeat-stale",
             Severity::Warning,
-            format!("{} processes of instance {instance} stopped sending heartbeats", pods.len()),
+            format!(
+                "{} of instance {instance} stopped sending heartbeats",
+                count(pods.len(), "process", "processes")
+            ),
             vec![instance.to_owned()],
             pods,
             "A process that stops writing heartbeats is hung, cut off from the database, or gone. Look at its logs and readiness; restart it if it is hung.",
@@ -121,8 +127,8 @@ pub fn config_behind(heartbeats: &[Heartbeat], stale_ms: i64, now: Timestamp) ->
         "config-revision-behind",
         Severity::Warning,
         format!(
-            "{} gateway processes run an older configuration than revision {newest}",
-            behind.len()
+            "{} behind the newest configuration revision {newest}",
+            count(behind.len(), "gateway process is", "gateway processes are")
         ),
         behind.iter().map(|h| h.instance.clone()).collect(),
         behind

@@ -38,6 +38,15 @@ pub fn all(
     out
 }
 
+/// `1 pod`, `3 pods`.
+pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
 /// Most severe first, then by code and title, so the order is stable.
 pub fn sort(d: &mut [Diagnosis]) {
     d.sort_by(|a, b| {

@@ -2,7 +2,7 @@
 //! drains hang), and an HPA whose selector reaches other instances' pods (its metrics then
 //! average across instances).
 
-use super::finding;
+use super::{count, finding};
 use crate::objects::{Index, Owner, labels, name};
 use crate::selector::{selector_matches, selector_to_string};
 use std::collections::BTreeMap;
@@ -59,8 +59,8 @@ pub fn pdb_double_coverage(index: &Index<'_>) -> Vec<Diagnosis> {
                 "pod-multiple-pdbs",
                 Severity::Warning,
                 format!(
-                    "{} pods are covered by {} PodDisruptionBudgets ({}): evictions of them fail and node drains hang",
-                    pods.len(),
+                    "{} covered by {} PodDisruptionBudgets ({}): evictions of them fail and node drains hang",
+                    count(pods.len(), "pod is", "pods are"),
                     pdbs.len(),
                     pdbs.join(", ")
                 ),

@@ -237,7 +237,10 @@ fn heartbeat_findings() {
         .find(|d| d.code == "heartbeat-missing")
         .unwrap();
     assert_eq!(missing.instances, vec!["claude"]);
-    assert!(missing.title.starts_with("3 running pods"));
+    assert_eq!(
+        missing.title,
+        "3 running pods of instance claude never sent a heartbeat"
+    );
     let behind = r
         .diagnoses
         .iter()

@@ -301,7 +301,10 @@ pub fn build_off(
             } else {
                 Health::new(
                     HealthState::Healthy,
-                    format!("{fresh} processes sending heartbeats"),
+                    format!(
+                        "{} sending heartbeats",
+                        diagnose::count(fresh, "process", "processes")
+                    ),
                 )
             };
             heartbeat_instance(instance, &beats, health, &diagnoses, settings, now)
