@@ -44,7 +44,7 @@ export async function freePort() {
  * (a developer's shell must not point the test at their database, and no
  * `TOLLGATE_ADMIN_*` may exist, so that the server makes a bootstrap admin).
  */
-function serverEnv(dataDir) {
+function serverEnv(dataDir, extra = {}) {
   const env = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (!k.startsWith('TOLLGATE_')) env[k] = v;
@@ -54,14 +54,15 @@ function serverEnv(dataDir) {
   // The bootstrap password is logged at info; a quieter RUST_LOG would hide it.
   env.RUST_LOG = process.env.TOLLGATE_E2E_RUST_LOG || 'info';
   env.NO_COLOR = '1';
-  return env;
+  return { ...env, ...extra };
 }
 
 /**
  * Starts `tollgate serve` and waits until `/health/readiness` answers 200.
+ * `env` adds variables (e.g. `KUBECONFIG`, `TOLLGATE_MASTER_KEY`) after the cleaned ones.
  * Returns { url, port, adminPassword, log(), stop() }.
  */
-export async function startServer(name = 'server') {
+export async function startServer(name = 'server', { env = {} } = {}) {
   const port = await freePort();
   const workDir = mkdtempSync(join(tmpdir(), 'tollgate-e2e-'));
   const dataDir = join(workDir, 'data');
@@ -73,7 +74,7 @@ export async function startServer(name = 'server') {
   // cwd is the temp dir too, so even a default ./data would not touch the clone.
   const child = spawn(serverBin, ['serve', '--listen', `127.0.0.1:${port}`], {
     cwd: workDir,
-    env: serverEnv(dataDir),
+    env: serverEnv(dataDir, env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every check a change must pass, in the order that fails fastest: format,
-# lints for each feature set, unit and integration tests per package, then the
+# lints for each feature set, unit and integration tests per package, the
+# deploy/ checks (Helm and Kustomize rendered, validated and diagnosed), then the
 # SDK tests (the official openai and anthropic Python packages) and the
 # end-to-end tests in Chromium against a debug build. CI runs exactly this.
 #
@@ -49,10 +50,19 @@ sdk_tests() {
 
 build_debug_site() { bash "$TG_ROOT/scripts/build-site.sh" debug; }
 
+# Renders deploy/ (Helm, Kustomize), validates it and runs `tollgate check-manifests` on it.
+check_deploy() {
+  cargo build -p tollgate --bin tollgate
+  TG_BIN="$CARGO_TARGET_DIR/debug/tollgate" bash "$TG_ROOT/scripts/check-deploy.sh"
+}
+
 e2e() {
   # Screenshots of this run only, so none is mistaken for today's page.
   rm -rf "$TG_ROOT/end2end/screenshots"
-  TG_BIN="$CARGO_TARGET_DIR/debug/tollgate" \
+  # The instances test points the portal at this fake Kubernetes API server.
+  cargo build -p tollgate-cluster --example fake-apiserver
+  TG_FAKE_KUBE="$CARGO_TARGET_DIR/debug/examples/fake-apiserver" \
+    TG_BIN="$CARGO_TARGET_DIR/debug/tollgate" \
     TOLLGATE_SITE_ROOT="$(site_dir debug)" \
     node --test --test-concurrency=1 "$TG_ROOT/end2end/tests/"
 }
@@ -75,6 +85,7 @@ main() {
   step "tests: tollgate-cluster" nextest -p tollgate-cluster
   step "tests: tollgate (server)" nextest -p tollgate
   step "tests: tollgate-app (ssr)" nextest -p tollgate-app --features ssr
+  step "deploy/: render, validate, diagnose" check_deploy
   step "SDK tests (openai, anthropic)" sdk_tests
   if [[ "${SKIP_E2E:-}" == 1 ]]; then
     log "SKIP_E2E=1: skipping the site build and the browser tests"

@@ -3,7 +3,8 @@
 use crate::components::layout::Shell;
 use crate::pages::{
     account::ChangePasswordPage, audit::AuditPage, dashboard::DashboardPage,
-    not_found::NotFoundPage, planned, signin::SignInPage, users::UsersPage,
+    instance::InstancePage, instances::InstancesPage, not_found::NotFoundPage, planned,
+    signin::SignInPage, users::UsersPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -60,7 +61,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("routes") view=planned::RoutesPage/>
                     <Route path=path!("spend") view=planned::SpendPage/>
                     <Route path=path!("logs") view=planned::LogsPage/>
-                    <Route path=path!("instances") view=planned::InstancesPage/>
+                    <Route path=path!("instances") view=InstancesPage/>
+                    <Route path=path!("instances/:name") view=InstancePage/>
                     <Route path=path!("audit") view=AuditPage/>
                     <Route path=path!("settings") view=planned::SettingsPage/>
                 </ParentRoute>

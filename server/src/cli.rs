@@ -1,4 +1,4 @@
-//! The command line: `serve`, `gateway`, `portal`, `migrate`, `check-config`.
+//! The command line: `serve`, `gateway`, `portal`, `migrate`, `check-config`, `check-manifests`.
 
 use crate::commands;
 use crate::config::{Config, Overrides, redact_url};
@@ -47,6 +47,13 @@ enum Command {
     Migrate,
     /// Validates the configuration and exits 0 (valid) or 2 (not).
     CheckConfig,
+    /// Diagnoses rendered Kubernetes manifests (Service selectors spanning instances); exits 1 on
+    /// a critical finding.
+    CheckManifests {
+        /// Multi-document YAML files (`helm template ...`, `kubectl kustomize ...`); `-` for stdin.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Virtual keys.
     Keys {
         #[command(subcommand)]
@@ -118,6 +125,10 @@ enum KeysCommand {
 
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
+    // Needs no configuration: it must work on a build machine with none.
+    if let Command::CheckManifests { files } = &cli.command {
+        return commands::manifests::run(files);
+    }
     let env: Vec<(String, String)> = std::env::vars().collect();
     let overrides = Overrides {
         listen: cli.listen,
@@ -152,7 +163,7 @@ pub fn run() -> ExitCode {
             Command::Gateway => startup::serve(config, Mode::GATEWAY).await,
             Command::Portal => startup::serve(config, Mode::PORTAL).await,
             Command::Migrate => startup::migrate_only(&config).await,
-            Command::CheckConfig => Ok(()),
+            Command::CheckConfig | Command::CheckManifests { .. } => Ok(()),
             Command::Keys { command } => run_keys(&config, command).await,
             Command::Import {
                 command:

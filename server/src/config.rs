@@ -42,6 +42,7 @@ pub struct Config {
     pub gateway: GatewaySection,
     pub limits: LimitsSection,
     pub spend: SpendSection,
+    pub kubernetes: KubernetesSection,
     pub log: LogConfig,
     /// Model routes declared here are served read-only, beside those in the database.
     pub routes: Vec<tollgate_gateway::ConfigRoute>,
@@ -73,6 +74,65 @@ impl Default for GatewaySection {
             cooldown_failures: 3,
             cooldown_secs: 30,
             poll_interval_secs: 3,
+        }
+    }
+}
+
+/// `[kubernetes]`: the portal's view of the gateway instances in a namespace.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KubernetesSection {
+    /// `auto` (on when a ServiceAccount or kubeconfig is found), `true` (start-up fails
+    /// without one) or `false`.
+    pub enabled: KubernetesEnabled,
+    /// Default: the ServiceAccount's namespace, or the kubeconfig context's.
+    pub namespace: Option<String>,
+    /// Deployments carrying `instance_label_key=instance_label_value` are gateway instances.
+    pub instance_label_key: String,
+    pub instance_label_value: String,
+    /// A heartbeat older than this many seconds is stale.
+    pub heartbeat_stale_secs: u64,
+}
+
+impl Default for KubernetesSection {
+    fn default() -> Self {
+        KubernetesSection {
+            enabled: KubernetesEnabled::Auto,
+            namespace: None,
+            instance_label_key: "app.kubernetes.io/name".to_owned(),
+            instance_label_value: "tollgate-gateway".to_owned(),
+            heartbeat_stale_secs: 30,
+        }
+    }
+}
+
+/// `auto`, `true` or `false` (a TOML boolean, or the words, as environment variables give them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KubernetesEnabled {
+    Auto,
+    Yes,
+    No,
+}
+
+impl<'de> Deserialize<'de> for KubernetesEnabled {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Bool(bool),
+            Word(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Bool(true) => Ok(KubernetesEnabled::Yes),
+            Raw::Bool(false) => Ok(KubernetesEnabled::No),
+            Raw::Word(w) => match w.as_str() {
+                "auto" => Ok(KubernetesEnabled::Auto),
+                "true" => Ok(KubernetesEnabled::Yes),
+                "false" => Ok(KubernetesEnabled::No),
+                other => Err(serde::de::Error::custom(format!(
+                    "expected auto, true or false, found {other:?}"
+                ))),
+            },
         }
     }
 }
@@ -175,6 +235,7 @@ impl Default for Config {
             gateway: GatewaySection::default(),
             limits: LimitsSection::default(),
             spend: SpendSection::default(),
+            kubernetes: KubernetesSection::default(),
             log: LogConfig::default(),
             routes: Vec::new(),
         }
@@ -314,6 +375,17 @@ impl Config {
         {
             return Err(ConfigError("gateway: max_body_mib, cooldown_failures and poll_interval_secs must be at least 1".into()));
         }
+        let k = &self.kubernetes;
+        if k.instance_label_key.is_empty() || k.instance_label_value.is_empty() {
+            return Err(ConfigError(
+                "kubernetes.instance_label_key and instance_label_value: must not be empty".into(),
+            ));
+        }
+        if k.heartbeat_stale_secs == 0 {
+            return Err(ConfigError(
+                "kubernetes.heartbeat_stale_secs: at least 1".into(),
+            ));
+        }
         if let Some(key) = &self.secret_key {
             tollgate_gateway::secrets::SecretKey::parse(secrecy::ExposeSecret::expose_secret(key))
                 .map_err(|e| ConfigError(format!("secret_key: {e}")))?;
@@ -353,6 +425,28 @@ impl Config {
             flush_interval: std::time::Duration::from_millis(s.flush_interval_ms.max(10)),
             batch_size: s.batch_size.clamp(1, 100_000),
             ..tollgate_gateway::spend::SpendConfig::new(self.data_dir.join("spool"))
+        }
+    }
+
+    /// The cluster view's settings for the portal.
+    pub fn cluster_settings(&self) -> tollgate_cluster::Settings {
+        let k = &self.kubernetes;
+        tollgate_cluster::Settings {
+            enabled: match k.enabled {
+                KubernetesEnabled::Auto => tollgate_cluster::Enabled::Auto,
+                KubernetesEnabled::Yes => tollgate_cluster::Enabled::Yes,
+                KubernetesEnabled::No => tollgate_cluster::Enabled::No,
+            },
+            namespace: k.namespace.clone(),
+            report: tollgate_cluster::ReportSettings {
+                discovery: tollgate_cluster::objects::Discovery {
+                    label_key: k.instance_label_key.clone(),
+                    label_value: k.instance_label_value.clone(),
+                },
+                heartbeat_stale_ms: i64::try_from(k.heartbeat_stale_secs.saturating_mul(1000))
+                    .unwrap_or(i64::MAX),
+                ..tollgate_cluster::ReportSettings::default()
+            },
         }
     }
 
@@ -558,6 +652,38 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(err.contains("providr: unknown key"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn kubernetes_section() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(None, &[], &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(c.kubernetes.enabled, KubernetesEnabled::Auto);
+            assert_eq!(c.cluster_settings().report.heartbeat_stale_ms, 30_000);
+            jail.create_file(
+                "tollgate.toml",
+                "[kubernetes]\nenabled = false\nnamespace = \"llm\"\ninstance_label_value = \"gw\"\n",
+            )?;
+            let c = Config::load(None, &[], &Overrides::default()).map_err(|e| e.to_string())?;
+            let s = c.cluster_settings();
+            assert_eq!(s.enabled, tollgate_cluster::Enabled::No);
+            assert_eq!(s.namespace.as_deref(), Some("llm"));
+            assert_eq!(s.report.discovery.label_value, "gw");
+            let e = env(&[("TOLLGATE_KUBERNETES__ENABLED", "true")]);
+            let c = Config::load(None, &e, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(c.kubernetes.enabled, KubernetesEnabled::Yes);
+            let e = env(&[("TOLLGATE_KUBERNETES__ENABLED", "maybe")]);
+            let err = Config::load(None, &e, &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("kubernetes.enabled"), "{err}");
+            let e = env(&[("TOLLGATE_KUBERNETES__NAMESPAC", "x")]);
+            let err = Config::load(None, &e, &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("kubernetes.namespac: unknown key"), "{err}");
             Ok(())
         });
     }

@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tollgate_app::server::bootstrap::{self, Bootstrap};
+use tollgate_app::server::instances::ClusterView;
 use tollgate_gateway::Gateway;
 use tollgate_gateway::secrets::SecretKey;
 use tollgate_gateway::spend::SpendWriter;
@@ -92,7 +93,13 @@ pub async fn serve(config: Config, mode: Mode) -> anyhow::Result<()> {
         } else {
             None
         };
-        let router = web::app_router(&config, store.clone(), mode, gateway.clone());
+        let cluster = if mode.portal {
+            connect_cluster(&config).await?
+        } else {
+            tollgate_cluster::Cluster::off("this process runs the gateway only")
+        };
+        let cluster = ClusterView::new(cluster, config.cluster_settings().report);
+        let router = web::app_router(&config, store.clone(), mode, gateway.clone(), cluster);
         switch.set(router);
         health.set_running(store.clone(), gateway.clone());
         tracing::info!(backend = store.backend().as_str(), instance = %config.instance, "ready");
@@ -161,6 +168,23 @@ async fn start_gateway(
         }
     }));
     Ok(gw)
+}
+
+/// The portal's cluster view: watches when a ServiceAccount or kubeconfig is found (or required),
+/// else off with the reason the instances pages show.
+async fn connect_cluster(config: &Config) -> anyhow::Result<tollgate_cluster::Cluster> {
+    let cluster = tollgate_cluster::Cluster::connect(&config.cluster_settings())
+        .await
+        .context("[kubernetes] enabled = true, but")?;
+    match &cluster {
+        tollgate_cluster::Cluster::Off { reason } => {
+            tracing::info!("Kubernetes view off: {reason}")
+        }
+        tollgate_cluster::Cluster::On(w) => {
+            tracing::info!(namespace = w.namespace(), "Kubernetes view on")
+        }
+    }
+    Ok(cluster)
 }
 
 /// `tollgate migrate`: a few attempts, then give up with the reason.

@@ -3,6 +3,8 @@
 pub mod account;
 pub mod audit;
 pub mod dashboard;
+pub mod instance;
+pub mod instances;
 pub mod not_found;
 pub mod planned;
 pub mod signin;

@@ -54,15 +54,6 @@ pub fn LogsPage() -> impl IntoView {
 }
 
 #[component]
-pub fn InstancesPage() -> impl IntoView {
-    view! {
-        <PageHeader title="Instances" description="Each named gateway instance and its pods, as Kubernetes and the heartbeats see them."/>
-        <EmptyState headline="No cluster is connected: the instance view arrives with the Kubernetes issue."
-            coming=&["Health per instance and per pod.", "Diagnoses such as a Service whose endpoints span several instances."]/>
-    }
-}
-
-#[component]
 pub fn SettingsPage() -> impl IntoView {
     view! {
         <PageHeader title="Settings" description="Credentials, price overrides and instances."/>

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod bootstrap;
 pub mod csrf;
+pub mod instances;
 pub mod passwords;
 pub mod principal;
 pub mod throttle;
@@ -20,6 +21,8 @@ pub use principal::{Principal, principal};
 pub struct PortalState {
     pub store: Arc<dyn Store>,
     pub auth: Arc<Auth>,
+    /// Kubernetes (or its absence) for the instances pages.
+    pub cluster: Arc<instances::ClusterView>,
 }
 
 /// The portal state from Leptos context; its absence is a wiring bug, reported as internal.

@@ -3,5 +3,6 @@
 
 pub mod audit;
 pub mod auth;
+pub mod instances;
 pub mod system;
 pub mod users;

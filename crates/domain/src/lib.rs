@@ -6,6 +6,7 @@
 pub mod authz;
 pub mod budget;
 pub mod ids;
+pub mod instances;
 pub mod keys;
 pub mod model;
 pub mod money;

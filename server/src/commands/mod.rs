@@ -1,7 +1,9 @@
-//! Administrative subcommands that act on the database directly (`keys`, `import`).
+//! Administrative subcommands: those that act on the database directly (`keys`, `import`) and
+//! `check-manifests`, which needs nothing but its files.
 
 pub mod import;
 pub mod keys;
+pub mod manifests;
 
 use crate::config::{Config, redact_url};
 use anyhow::Context as _;

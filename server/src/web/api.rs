@@ -1,5 +1,6 @@
 //! The admin REST API under `/api/v1` (master key as bearer, or an admin session). The portal
 //! issue grows it to keys, teams, routes and credentials; its error shape is fixed here.
+//! `/api/v1/instances` serves the instance health report for alerting scripts.
 
 use axum::extract::{Query, Request, State};
 use axum::response::{IntoResponse, Json, Response};
@@ -15,6 +16,8 @@ pub fn router(state: PortalState) -> Router {
     Router::new()
         .route("/api/v1/me", get(get_me))
         .route("/api/v1/users", get(list_users))
+        .route("/api/v1/instances", get(list_instances))
+        .route("/api/v1/instances/{name}", get(get_instance))
         .route("/api/v1/{*rest}", axum::routing::any(not_found))
         .with_state(state)
 }
@@ -141,6 +144,42 @@ async fn list_users(
         })
         .await?;
     Ok(Json(json!({ "data": users })))
+}
+
+/// Every instance with its state, pods and diagnoses, and whether Kubernetes is on.
+async fn list_instances(
+    State(state): State<PortalState>,
+    p: Option<Extension<Principal>>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    principal(p)?
+        .actor
+        .authorize(Action::ReadInstances, Target::Global)
+        .map_err(|_| ApiError::Forbidden)?;
+    let report = state.cluster.report(state.store.as_ref()).await?;
+    Ok(Json(json!({
+        "kubernetes": report.kubernetes,
+        "generated_at": report.generated_at,
+        "data": report.instances,
+        "diagnoses": report.diagnoses,
+    })))
+}
+
+async fn get_instance(
+    State(state): State<PortalState>,
+    p: Option<Extension<Principal>>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    principal(p)?
+        .actor
+        .authorize(Action::ReadInstances, Target::Global)
+        .map_err(|_| ApiError::Forbidden)?;
+    let report = state.cluster.report(state.store.as_ref()).await?;
+    let instance = report.instance(&name).ok_or(ApiError::NotFound)?;
+    Ok(Json(json!({
+        "kubernetes": report.kubernetes,
+        "generated_at": report.generated_at,
+        "data": instance,
+    })))
 }
 
 pub async fn not_found(_req: Request) -> ApiError {

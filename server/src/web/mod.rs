@@ -62,12 +62,13 @@ pub fn app_router(
     store: Arc<dyn Store>,
     mode: Mode,
     gateway: Option<Arc<tollgate_gateway::Gateway>>,
+    cluster: Arc<tollgate_app::server::instances::ClusterView>,
 ) -> Router {
     let gateway_routes = gateway.map(tollgate_gateway::router).unwrap_or_default();
     if !mode.portal {
         return gateway_routes.fallback(api::not_found);
     }
-    let state = portal::state(config, store);
+    let state = portal::state(config, store, cluster);
     let portal = portal::router(config, state.clone()).merge(api::router(state.clone()));
     gateway_routes.merge(apply_middleware(portal, state))
 }

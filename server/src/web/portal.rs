@@ -15,7 +15,11 @@ use tollgate_store::Store;
 /// The wasm bundle and stylesheet are named after this (`/pkg/tollgate.wasm`, `.js`, `.css`).
 pub const OUTPUT_NAME: &str = "tollgate";
 
-pub fn state(config: &Config, store: Arc<dyn Store>) -> PortalState {
+pub fn state(
+    config: &Config,
+    store: Arc<dyn Store>,
+    cluster: Arc<tollgate_app::server::instances::ClusterView>,
+) -> PortalState {
     let auth = Auth::new(
         store.clone(),
         AuthConfig {
@@ -27,6 +31,7 @@ pub fn state(config: &Config, store: Arc<dyn Store>) -> PortalState {
     PortalState {
         store,
         auth: Arc::new(auth),
+        cluster,
     }
 }
 

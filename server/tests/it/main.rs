@@ -4,5 +4,6 @@
 mod cli;
 mod gateway;
 mod harness;
+mod instances;
 mod limits;
 mod portal;

@@ -1,0 +1,82 @@
+//! Gateway instances: the health report from the Kubernetes caches and the heartbeats.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use tollgate_domain::instances::{ClusterReport, InstanceReport, KubernetesStatus};
+
+/// A model route as the instance page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteRow {
+    pub model_name: String,
+    pub strategy: String,
+    pub deployments: usize,
+    /// The route serves every instance, not this one only.
+    pub all_instances: bool,
+    pub alias_of: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceDetail {
+    pub kubernetes: KubernetesStatus,
+    pub generated_at: tollgate_domain::Timestamp,
+    pub instance: InstanceReport,
+    pub routes: Vec<RouteRow>,
+}
+
+#[server(prefix = "/rpc", endpoint = "get_instances")]
+pub async fn get_instances() -> Result<ClusterReport, AppError> {
+    crate::server::reply(
+        async move {
+            use tollgate_domain::{Action, Target};
+            let who = crate::server::principal()?;
+            who.actor.authorize(Action::ReadInstances, Target::Global)?;
+            let state = crate::server::portal_state()?;
+            Ok(state.cluster.report(state.store.as_ref()).await?)
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/rpc", endpoint = "get_instance")]
+pub async fn get_instance(name: String) -> Result<InstanceDetail, AppError> {
+    crate::server::reply(
+        async move {
+            use tollgate_domain::{Action, Target};
+            let who = crate::server::principal()?;
+            who.actor.authorize(Action::ReadInstances, Target::Global)?;
+            let state = crate::server::portal_state()?;
+            let report = state.cluster.report(state.store.as_ref()).await?;
+            let instance = report.instance(&name).cloned().ok_or(AppError::NotFound)?;
+            let routes = if who
+                .actor
+                .authorize(Action::ReadRoutes, Target::Global)
+                .is_ok()
+            {
+                state
+                    .store
+                    .list_routes()
+                    .await?
+                    .into_iter()
+                    .filter(|r| r.instance.as_deref().is_none_or(|i| i == name))
+                    .map(|r| RouteRow {
+                        all_instances: r.instance.is_none(),
+                        strategy: r.strategy.as_str().to_owned(),
+                        deployments: r.deployments.len(),
+                        alias_of: r.alias_of,
+                        model_name: r.model_name,
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            Ok(InstanceDetail {
+                kubernetes: report.kubernetes,
+                generated_at: report.generated_at,
+                instance,
+                routes,
+            })
+        }
+        .await,
+    )
+}
