@@ -8,11 +8,51 @@ use tollgate_store::Store;
 pub struct ClusterView {
     pub cluster: Cluster,
     pub settings: ReportSettings,
+    /// The last hour's requests per (instance, pod) from the spend log, read at most once a
+    /// minute (the pages poll every few seconds; the log can be large).
+    traffic: tokio::sync::Mutex<Option<(std::time::Instant, Vec<TrafficSample>)>>,
 }
+
+const TRAFFIC_WINDOW_MS: i64 = 3_600_000;
+const TRAFFIC_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl ClusterView {
     pub fn new(cluster: Cluster, settings: ReportSettings) -> Arc<ClusterView> {
-        Arc::new(ClusterView { cluster, settings })
+        Arc::new(ClusterView {
+            cluster,
+            settings,
+            traffic: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    /// Traffic evidence for the diagnoses; an unreadable log gives none (and a warning).
+    async fn traffic(&self, store: &dyn Store) -> Vec<TrafficSample> {
+        let mut cached = self.traffic.lock().await;
+        if let Some((at, samples)) = cached.as_ref()
+            && at.elapsed() < TRAFFIC_TTL
+        {
+            return samples.clone();
+        }
+        let since =
+            tollgate_domain::Timestamp(tollgate_domain::Timestamp::now().0 - TRAFFIC_WINDOW_MS);
+        match store.pod_traffic(since).await {
+            Ok(rows) => {
+                let samples: Vec<TrafficSample> = rows
+                    .into_iter()
+                    .map(|r| TrafficSample {
+                        instance: r.instance,
+                        pod: r.pod,
+                        requests: u64::try_from(r.requests).unwrap_or(0),
+                    })
+                    .collect();
+                *cached = Some((std::time::Instant::now(), samples.clone()));
+                samples
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "traffic per pod unavailable");
+                Vec::new()
+            }
+        }
     }
 
     /// The report now. Reads the heartbeat table once; never calls the Kubernetes API.
@@ -30,9 +70,7 @@ impl ClusterView {
                 last_seen: n.last_seen,
             })
             .collect();
-        // Traffic evidence needs spend logs grouped by (instance, pod) for the last hour; the
-        // store has no such query yet (the spend pipeline issue), so none is passed.
-        let traffic: Vec<TrafficSample> = Vec::new();
+        let traffic = self.traffic(store).await;
         Ok(self.cluster.report(
             &heartbeats,
             &traffic,

@@ -206,3 +206,16 @@ pub struct SpendTotals {
     /// Requests with status >= 400.
     pub errors: i64,
 }
+
+/// Requests and spend served by one gateway pod since some time (from the raw spend log).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PodTraffic {
+    /// The instance the serving gateway says it is.
+    pub instance: String,
+    /// The pod that served.
+    pub pod: String,
+    /// Requests logged.
+    pub requests: i64,
+    /// Their cost.
+    pub cost: Micros,
+}

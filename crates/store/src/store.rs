@@ -2,7 +2,8 @@
 
 use crate::error::Result;
 use crate::spend_types::{
-    LimitHolder, Limits, ModelPrice, Scope, SpendRecord, SpendTotals, SpendWrite, WindowSpend,
+    LimitHolder, Limits, ModelPrice, PodTraffic, Scope, SpendRecord, SpendTotals, SpendWrite,
+    WindowSpend,
 };
 use crate::types::{
     AuditQuery, Backend, CredentialSecret, GatewayNode, KeyRecord, NewCredential, NewKey,
@@ -175,6 +176,8 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes at most `limit` spend log rows older than `before` (the rollups stay); returns
     /// how many went.
     async fn delete_spend_logs_before(&self, before: Timestamp, limit: u32) -> Result<u64>;
+    /// Requests and spend per (instance, pod) logged at or after `since`, by instance then pod.
+    async fn pod_traffic(&self, since: Timestamp) -> Result<Vec<PodTraffic>>;
     /// Totals of the raw log and of the rollup, for consistency checks.
     async fn spend_totals(&self) -> Result<(SpendTotals, SpendTotals)>;
 

@@ -392,6 +392,12 @@ macro_rules! impl_store {
             ) -> $crate::Result<u64> {
                 $ops::delete_spend_logs_before(&self.pool, before, limit).await
             }
+            async fn pod_traffic(
+                &self,
+                since: tollgate_domain::Timestamp,
+            ) -> $crate::Result<Vec<$crate::PodTraffic>> {
+                $ops::pod_traffic(&self.pool, since).await
+            }
             async fn spend_totals(
                 &self,
             ) -> $crate::Result<($crate::SpendTotals, $crate::SpendTotals)> {

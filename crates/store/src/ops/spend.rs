@@ -298,6 +298,33 @@ macro_rules! spend_ops {
             Ok(done.rows_affected())
         }
 
+        pub(crate) async fn pod_traffic(
+            pool: &sqlx::Pool<Db>,
+            since: tollgate_domain::Timestamp,
+        ) -> $crate::Result<Vec<$crate::PodTraffic>> {
+            use $crate::rows::DbRow as _;
+            // A range on the `ts` index; callers keep the window short (the last hour).
+            sqlx::query(
+                "SELECT instance, pod, CAST(COUNT(*) AS BIGINT) AS requests, \
+                 CAST(COALESCE(SUM(cost), 0) AS BIGINT) AS cost FROM spend_logs \
+                 WHERE ts >= $1 GROUP BY instance, pod ORDER BY instance, pod",
+            )
+            .bind(since.0)
+            .fetch_all(pool)
+            .await
+            .map_err($crate::Error::db)?
+            .iter()
+            .map(|row| {
+                Ok($crate::PodTraffic {
+                    instance: row.text("instance")?,
+                    pod: row.text("pod")?,
+                    requests: row.int("requests")?,
+                    cost: tollgate_domain::Micros(row.int("cost")?),
+                })
+            })
+            .collect()
+        }
+
         pub(crate) async fn spend_totals(
             pool: &sqlx::Pool<Db>,
         ) -> $crate::Result<($crate::SpendTotals, $crate::SpendTotals)> {

@@ -213,6 +213,32 @@ async fn retention_deletes_old_logs_only(store: Arc<dyn Store>) {
     assert_eq!(rollup.requests, 25, "rollups stay");
 }
 
+async fn traffic_per_pod_since(store: Arc<dyn Store>) {
+    let mut batch: Vec<SpendRecord> = (0..9).map(|n| record(n, None, None, None)).collect();
+    batch[4].pod = "pod-b".to_owned();
+    store.record_spend(&batch, T0).await.unwrap();
+    // Rows 0..=8 are 1 s apart from T0; since row 2: rows 2..=8, of which row 3 and 6 are
+    // instance `claude` (n % 3 == 0) and row 4 is on pod-b.
+    let t = store.pod_traffic(batch[2].ts).await.unwrap();
+    let find = |i: &str, p: &str| t.iter().find(|x| x.instance == i && x.pod == p).unwrap();
+    assert_eq!(t.len(), 3, "{t:?}");
+    assert_eq!(find("claude", "pod-a").requests, 2);
+    assert_eq!(find("default", "pod-b").requests, 1);
+    let rest = find("default", "pod-a");
+    assert_eq!(rest.requests, 4);
+    assert_eq!(
+        rest.cost,
+        Micros([2, 5, 7, 8].iter().map(|n| 1_000 + n).sum())
+    );
+    assert!(
+        store
+            .pod_traffic(Timestamp(T0.0 + 60_000))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 async fn limits_of_teams_users_and_keys(store: Arc<dyn Store>) {
     let (key, team, user) = owners(store.as_ref()).await;
     assert!(store.list_limit_holders().await.unwrap().is_empty());
@@ -306,6 +332,7 @@ both!(
     repeated_ids_in_one_batch,
     rollup_groups_by_day_model_and_instance,
     retention_deletes_old_logs_only,
+    traffic_per_pod_since,
     limits_of_teams_users_and_keys,
     price_overrides,
 );
