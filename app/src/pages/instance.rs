@@ -43,7 +43,12 @@ fn InstanceDetailView(detail: InstanceDetail) -> impl IntoView {
         generated_at,
         instance,
         routes,
+        traffic,
     } = detail;
+    let total_requests: i64 = traffic.iter().map(|t| t.requests).sum();
+    let total_spend = traffic.iter().fold(tollgate_domain::Micros::ZERO, |a, t| {
+        a.saturating_add(t.spend)
+    });
     let now = generated_at;
     let kube_on = matches!(kubernetes, KubernetesStatus::On { .. });
     let title = instance.name.clone();
@@ -222,7 +227,34 @@ fn InstanceDetailView(detail: InstanceDetail) -> impl IntoView {
         }}
 
         {section("Traffic and spend, last hour")}
-        <p class="text-sm text-zinc-500">"Requests and spend per pod arrive with the spend pipeline; the cross-instance traffic check uses them then."</p>
+        {if traffic.is_empty() {
+            view! { <p class="text-sm text-zinc-500">"No request logged by this instance's pods in the last hour."</p> }.into_any()
+        } else {
+            view! {
+                <div class="card overflow-hidden p-0" data-testid="instance-traffic">
+                    <table class="w-full text-sm">
+                        <thead class="bg-zinc-50 text-left text-xs uppercase text-zinc-500 dark:bg-zinc-900">
+                            <tr><th class=TH>"Pod"</th><th class=TH>"Requests"</th><th class=TH>"Spend"</th></tr>
+                        </thead>
+                        <tbody>
+                            {traffic.into_iter().map(|t| view! {
+                                <tr class="border-t border-zinc-100 dark:border-zinc-800">
+                                    <td class=TD>{t.pod}</td>
+                                    <td class=TD>{t.requests}</td>
+                                    <td class=TD>{t.spend.to_string()}</td>
+                                </tr>
+                            }).collect_view()}
+                            <tr class="border-t border-zinc-200 font-medium dark:border-zinc-700">
+                                <td class=TD>"All pods"</td>
+                                <td class=TD>{total_requests}</td>
+                                <td class=TD>{total_spend.to_string()}</td>
+                            </tr>
+                        </tbody>
+                    </table>
+                </div>
+            }.into_any()
+        }}
+        <p class="mt-2 text-xs text-zinc-500">"From the spend log, refreshed at most once a minute."</p>
     }
 }
 

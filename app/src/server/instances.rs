@@ -3,14 +3,14 @@
 
 use std::sync::Arc;
 use tollgate_cluster::{Cluster, ClusterReport, Heartbeat, ReportSettings, TrafficSample};
-use tollgate_store::Store;
+use tollgate_store::{PodTraffic, Store};
 
 pub struct ClusterView {
     pub cluster: Cluster,
     pub settings: ReportSettings,
     /// The last hour's requests per (instance, pod) from the spend log, read at most once a
     /// minute (the pages poll every few seconds; the log can be large).
-    traffic: tokio::sync::Mutex<Option<(std::time::Instant, Vec<TrafficSample>)>>,
+    traffic: tokio::sync::Mutex<Option<(std::time::Instant, Vec<PodTraffic>)>>,
 }
 
 const TRAFFIC_WINDOW_MS: i64 = 3_600_000;
@@ -25,8 +25,9 @@ impl ClusterView {
         })
     }
 
-    /// Traffic evidence for the diagnoses; an unreadable log gives none (and a warning).
-    async fn traffic(&self, store: &dyn Store) -> Vec<TrafficSample> {
+    /// Requests and spend per (instance, pod) over the last hour: the traffic evidence of the
+    /// diagnoses and the instance page's table. An unreadable log gives none (and a warning).
+    pub async fn traffic(&self, store: &dyn Store) -> Vec<PodTraffic> {
         let mut cached = self.traffic.lock().await;
         if let Some((at, samples)) = cached.as_ref()
             && at.elapsed() < TRAFFIC_TTL
@@ -37,16 +38,8 @@ impl ClusterView {
             tollgate_domain::Timestamp(tollgate_domain::Timestamp::now().0 - TRAFFIC_WINDOW_MS);
         match store.pod_traffic(since).await {
             Ok(rows) => {
-                let samples: Vec<TrafficSample> = rows
-                    .into_iter()
-                    .map(|r| TrafficSample {
-                        instance: r.instance,
-                        pod: r.pod,
-                        requests: u64::try_from(r.requests).unwrap_or(0),
-                    })
-                    .collect();
-                *cached = Some((std::time::Instant::now(), samples.clone()));
-                samples
+                *cached = Some((std::time::Instant::now(), rows.clone()));
+                rows
             }
             Err(e) => {
                 tracing::warn!(error = %e, "traffic per pod unavailable");
@@ -70,7 +63,16 @@ impl ClusterView {
                 last_seen: n.last_seen,
             })
             .collect();
-        let traffic = self.traffic(store).await;
+        let traffic: Vec<TrafficSample> = self
+            .traffic(store)
+            .await
+            .into_iter()
+            .map(|r| TrafficSample {
+                instance: r.instance,
+                pod: r.pod,
+                requests: u64::try_from(r.requests).unwrap_or(0),
+            })
+            .collect();
         Ok(self.cluster.report(
             &heartbeats,
             &traffic,

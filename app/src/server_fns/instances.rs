@@ -16,12 +16,22 @@ pub struct RouteRow {
     pub alias_of: Option<String>,
 }
 
+/// Requests and spend of one pod over the last hour (from the spend log).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodTrafficRow {
+    pub pod: String,
+    pub requests: i64,
+    pub spend: tollgate_domain::Micros,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceDetail {
     pub kubernetes: KubernetesStatus,
     pub generated_at: tollgate_domain::Timestamp,
     pub instance: InstanceReport,
     pub routes: Vec<RouteRow>,
+    /// Requests and spend per pod of this instance over the last hour.
+    pub traffic: Vec<PodTrafficRow>,
 }
 
 #[server(prefix = "/rpc", endpoint = "get_instances")]
@@ -70,7 +80,20 @@ pub async fn get_instance(name: String) -> Result<InstanceDetail, AppError> {
             } else {
                 Vec::new()
             };
+            let traffic = state
+                .cluster
+                .traffic(state.store.as_ref())
+                .await
+                .into_iter()
+                .filter(|t| t.instance == name)
+                .map(|t| PodTrafficRow {
+                    pod: t.pod,
+                    requests: t.requests,
+                    spend: t.cost,
+                })
+                .collect();
             Ok(InstanceDetail {
+                traffic,
                 kubernetes: report.kubernetes,
                 generated_at: report.generated_at,
                 instance,

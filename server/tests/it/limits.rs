@@ -266,3 +266,54 @@ async fn sigterm_mid_stream_lets_the_stream_finish_and_records_its_spend() {
     assert_eq!(rollup, logs);
     assert_eq!(logs.completion_tokens, 10);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_instance_page_shows_the_last_hours_requests_and_spend_per_pod() {
+    const MASTER: &str = "sk-master-test-0123456789abcdef";
+    let api = upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &api);
+    let server = Server::spawn(
+        "serve",
+        Db::Sqlite,
+        &[
+            ("TOLLGATE_MASTER_KEY", MASTER),
+            ("KUBECONFIG", "/nonexistent/kubeconfig"),
+            ("POD_NAME", "pod-under-test"),
+        ],
+        Some(dir.path()),
+    )
+    .ready()
+    .await;
+    let db_url = format!(
+        "sqlite://{}",
+        server.data_dir().join("tollgate.db").display()
+    );
+    let key = create_key(&db_url, &[]);
+    wait_for_key(&server.base, &key).await;
+    for _ in 0..3 {
+        assert_eq!(ask(&server.base, &key, "ping").await, 200);
+    }
+    let c = {
+        let (price, _) = PriceTable::builtin().lookup("gpt-4o").unwrap();
+        cost(&price, PROMPT_TOKENS, COMPLETION_TOKENS, 0).0
+    };
+    // The writer flushes every 200 ms here; the page's figures come from the spend log.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let detail: Value = reqwest::Client::new()
+        .post(format!("{}/rpc/get_instance", server.base))
+        .bearer_auth(MASTER)
+        .form(&[("name", "default")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let traffic = detail["traffic"].as_array().unwrap();
+    assert_eq!(traffic.len(), 1, "{detail:#}");
+    assert_eq!(traffic[0]["pod"], "pod-under-test");
+    // The 404s of `wait_for_key` are logged too (at no cost).
+    assert!(traffic[0]["requests"].as_i64().unwrap() >= 3);
+    assert_eq!(traffic[0]["spend"].as_i64().unwrap(), 3 * c, "{detail:#}");
+}
