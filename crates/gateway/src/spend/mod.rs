@@ -70,6 +70,9 @@ pub struct SpendWriter {
     db_ok: AtomicBool,
     spool_full: AtomicBool,
     closing: AtomicBool,
+    /// Held while a batch is taken and written: `close` waits for the writer task's batch in
+    /// flight instead of racing it (a process must not exit with a batch half-written).
+    flushing: tokio::sync::Mutex<()>,
     pub stats: SpendStats,
     on_written: Mutex<Option<OnWritten>>,
 }
@@ -104,6 +107,7 @@ impl SpendWriter {
             db_ok: AtomicBool::new(true),
             spool_full: AtomicBool::new(false),
             closing: AtomicBool::new(false),
+            flushing: tokio::sync::Mutex::new(()),
             stats: SpendStats::default(),
             on_written: Mutex::new(None),
             config,
@@ -147,9 +151,12 @@ impl SpendWriter {
         }
     }
 
-    /// Flushes everything queued (to the database, or the spool), for shutdown.
+    /// Flushes everything queued (to the database, or the spool), for shutdown: waits for the
+    /// batch the writer task may be writing, then writes the rest. Events pushed after it
+    /// returns are written by the next call.
     pub async fn close(&self) {
         self.closing.store(true, Ordering::Relaxed);
+        let _flushing = self.flushing.lock().await;
         loop {
             let batch = self.take();
             if batch.is_empty() {
@@ -282,6 +289,7 @@ async fn run(writer: Arc<SpendWriter>) {
             () = tokio::time::sleep(writer.config.flush_interval) => {}
             () = writer.wake.notified() => {}
         }
+        let _flushing = writer.flushing.lock().await;
         if writer.closing.load(Ordering::Relaxed) {
             return;
         }
