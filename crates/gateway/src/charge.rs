@@ -3,37 +3,59 @@
 //! limit checks of its key, team and user.
 
 use crate::limits::{BudgetCheck, Check, Scope};
+use crate::routes::DeploymentEntry;
 use crate::snapshot::Snapshot;
 use serde_json::{Map, Value};
 use tollgate_domain::budget::{self, BudgetPeriod};
 use tollgate_domain::model::VirtualKey;
-use tollgate_domain::pricing::{self, Price};
+use tollgate_domain::pricing::{self, Price, PriceTable};
 use tollgate_domain::routing::Deployment;
 use tollgate_domain::{Micros, Timestamp};
 use tollgate_store::Limits;
 use uuid::Uuid;
 
-/// The price of a model: the deployment's override when it sets both prices, else the table
-/// (admin overrides over built-ins), tried with the upstream model, then the requested name.
-pub(crate) fn price_of(
-    snapshot: &Snapshot,
-    deployment: Option<&Deployment>,
-    upstream_model: Option<&str>,
+/// A deployment's price, once per snapshot: its own prices when it sets both, else the table
+/// (admin overrides over built-ins) for its upstream model, else for the route's name. The
+/// second value says the price must be looked up per request, for the model a wildcard
+/// deployment forwards (then the first is only the fallback).
+pub(crate) fn resolve_price(
+    table: &PriceTable,
+    d: &Deployment,
     route_model: &str,
-) -> Option<Price> {
-    if let Some(d) = deployment
-        && let (Some(input), Some(output)) = (d.input_price_per_mtok, d.output_price_per_mtok)
-    {
-        return Some(Price {
+) -> (Option<Price>, bool) {
+    if let (Some(input), Some(output)) = (d.input_price_per_mtok, d.output_price_per_mtok) {
+        let own = Price {
             input_per_mtok: input,
             output_per_mtok: output,
             cached_input_per_mtok: None,
-        });
+        };
+        return (Some(own), false);
     }
-    upstream_model
-        .and_then(|m| snapshot.prices.lookup(m))
-        .or_else(|| snapshot.prices.lookup(route_model))
-        .map(|(p, _)| p)
+    let lookup = |m: &str| table.lookup(m).map(|(p, _)| p);
+    let wildcard = d.upstream_model.is_empty() || d.upstream_model == "*";
+    let fixed = if wildcard {
+        None
+    } else {
+        lookup(&d.upstream_model)
+    };
+    (fixed.or_else(|| lookup(route_model)), wildcard)
+}
+
+/// The price of what `dep` was asked for (`upstream_model`, the model it forwarded).
+pub(crate) fn price(
+    snapshot: &Snapshot,
+    dep: &DeploymentEntry,
+    upstream_model: &str,
+) -> Option<Price> {
+    if dep.price_per_request {
+        snapshot
+            .prices
+            .lookup(upstream_model)
+            .map(|(p, _)| p)
+            .or(dep.price)
+    } else {
+        dep.price
+    }
 }
 
 /// Cost of the tokens used; `unpriced` when tokens were used and no price is known.
@@ -77,9 +99,7 @@ pub(crate) fn windows(snapshot: &Snapshot, key: &VirtualKey, now: Timestamp) -> 
 /// A rough, upper-leaning cost estimate reserved against budgets before the upstream answers.
 pub(crate) fn estimate(
     snapshot: &Snapshot,
-    deployment: Option<&Deployment>,
-    upstream_model: Option<&str>,
-    route_model: &str,
+    priced_as: Option<(&DeploymentEntry, &str)>,
     body: &Map<String, Value>,
     body_len: usize,
     default_completion: u64,
@@ -88,7 +108,8 @@ pub(crate) fn estimate(
         .iter()
         .find_map(|f| body.get(*f).and_then(Value::as_u64));
     let (prompt, completion) = budget::estimate_tokens(body_len, max_tokens, default_completion);
-    price_of(snapshot, deployment, upstream_model, route_model)
+    priced_as
+        .and_then(|(dep, model)| price(snapshot, dep, model))
         .map_or(Micros::ZERO, |p| pricing::cost(&p, prompt, completion, 0))
 }
 

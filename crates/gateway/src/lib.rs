@@ -266,9 +266,10 @@ impl Gateway {
             "# HELP tollgate_database_up Whether the last database read succeeded.\n# TYPE tollgate_database_up gauge\ntollgate_database_up{{{base}}} {}",
             u8::from(self.database_ok())
         );
-        let (Some(st), Some(stats)) = (self.usage.spend_status(), self.usage.spend_stats()) else {
+        let Some(writer) = self.usage.spend_writer() else {
             return;
         };
+        let (st, stats) = (writer.status(), &writer.stats);
         let counters = [
             (
                 "tollgate_spend_written_total",

@@ -25,6 +25,9 @@ use tollgate_domain::{Micros, Timestamp};
 
 /// What is known about a request as it goes.
 pub(crate) struct Ctx {
+    /// One snapshot for the whole request, accounting included: the key, routes and prices
+    /// come from the same revision.
+    pub snapshot: Arc<Snapshot>,
     /// Echoed in `x-request-id`: the caller's when it sent a sane one.
     pub request_id: String,
     /// The spend log's unique id (UUID v7, never the caller's: a repeated caller id must not
@@ -59,6 +62,7 @@ pub(crate) async fn serve(
 ) -> Response {
     let log_id = uuid::Uuid::now_v7().to_string();
     let mut ctx = Ctx {
+        snapshot: gw.snapshot(),
         request_id: request_id(&headers).unwrap_or_else(|| log_id.clone()),
         log_id,
         body_len: 0,
@@ -144,8 +148,7 @@ async fn run(
     body: Result<Bytes, GatewayError>,
     ctx: &mut Ctx,
 ) -> Result<Response, GatewayError> {
-    // One snapshot for the whole request: the key and the routes come from the same revision.
-    let snapshot = gw.snapshot();
+    let snapshot = ctx.snapshot.clone();
     let key = authenticate(&snapshot, headers, gw.database_ok())?;
     ctx.key = Some(key.clone());
     let body = body?;
@@ -311,9 +314,7 @@ async fn admit(
         let dep = route.entry.deployments.first();
         charge::estimate(
             snapshot,
-            dep.map(|d| &d.deployment),
-            dep.map(|d| d.upstream_model(route.suffix.as_deref())),
-            &ctx.route_model,
+            dep.map(|d| (d.as_ref(), d.upstream_model(route.suffix.as_deref()))),
             json,
             ctx.body_len,
             gw.config.default_completion_tokens,

@@ -11,6 +11,7 @@ use crate::metrics::RequestSample;
 use crate::providers::{StreamConverter, Usage};
 use crate::proxy::{Ctx, Failure, json_response};
 use crate::routes::DeploymentEntry;
+use crate::snapshot::Snapshot;
 use crate::usage::{Outcome, UsageEvent};
 use axum::body::Body;
 use axum::response::Response;
@@ -21,6 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tollgate_domain::Timestamp;
 use tollgate_domain::model::VirtualKey;
+use tollgate_store::SpendRecord;
 
 pub(crate) type UpstreamStream =
     std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Bytes, reqwest::Error>> + Send>>;
@@ -28,6 +30,7 @@ pub(crate) type UpstreamStream =
 /// Everything needed to account for a request that reached a deployment.
 pub(crate) struct Accounting {
     gw: Arc<Gateway>,
+    snapshot: Arc<Snapshot>,
     log_id: String,
     body_len: usize,
     tickets: Arc<std::sync::Mutex<Vec<Ticket>>>,
@@ -70,6 +73,7 @@ impl Accounting {
     ) -> Accounting {
         Accounting {
             gw,
+            snapshot: ctx.snapshot.clone(),
             log_id: ctx.log_id.clone(),
             body_len: ctx.body_len,
             tickets: ctx.tickets.clone(),
@@ -105,13 +109,7 @@ impl Accounting {
             prompt_tokens: usage.prompt_tokens,
             completion_tokens: usage.completion_tokens,
         });
-        let snapshot = self.gw.snapshot();
-        let price = charge::price_of(
-            &snapshot,
-            Some(&self.dep.deployment),
-            Some(&self.upstream_model),
-            &self.requested_model,
-        );
+        let price = charge::price(&self.snapshot, &self.dep, &self.upstream_model);
         let (cost, unpriced) = charge::cost(
             price,
             usage.prompt_tokens,
@@ -126,29 +124,29 @@ impl Accounting {
         for ticket in tickets {
             ticket.settle(usage.prompt_tokens + usage.completion_tokens, cost);
         }
-        self.gw.usage.record(UsageEvent {
-            upstream_model: Some(self.upstream_model.clone()),
-            provider: Some(self.dep.deployment.provider.as_str()),
-            deployment_id: Some(deployment),
-            prompt_tokens: usage.prompt_tokens,
-            completion_tokens: usage.completion_tokens,
-            cached_tokens: usage.cached_tokens,
-            ttft_ms: ttft.map(millis),
-            stream: ttft.is_some(),
-            cost,
-            unpriced,
-            ..base_event(
-                &self.gw,
-                &snapshot,
-                &self.log_id,
-                self.key.as_deref(),
-                &self.requested_model,
-                latency,
-                status,
-                outcome,
-                error_kind,
-            )
-        });
+        let mut event = base_event(
+            &self.gw,
+            &self.snapshot,
+            &self.log_id,
+            self.key.as_deref(),
+            &self.requested_model,
+            latency,
+            status,
+            outcome,
+            error_kind,
+        );
+        let r = &mut event.record;
+        r.upstream_model = Some(self.upstream_model.clone());
+        r.provider = Some(self.dep.deployment.provider.as_str().to_owned());
+        r.deployment_id = Some(self.dep.deployment.id.0);
+        r.prompt_tokens = tokens(usage.prompt_tokens);
+        r.completion_tokens = tokens(usage.completion_tokens);
+        r.cached_tokens = tokens(usage.cached_tokens);
+        r.ttft_ms = ttft.map(millis);
+        r.cost = cost;
+        r.unpriced = unpriced;
+        event.stream = ttft.is_some();
+        self.gw.usage.record(event);
     }
 
     /// A whole (non-streamed) answer: accounted now.
@@ -179,7 +177,6 @@ impl Accounting {
         let ttft = self.started.elapsed();
         let overhead = self.sent_at - self.started;
         let deployment = self.dep.deployment.id.to_string();
-        let events_out = count_events(&first);
         let relay = Relay {
             upstream,
             converter,
@@ -191,7 +188,6 @@ impl Accounting {
             ttft,
             overhead,
             status: status.as_u16(),
-            events_out,
             acct: self,
             _in_flight: in_flight,
         };
@@ -285,16 +281,8 @@ struct Relay {
     ttft: Duration,
     overhead: Duration,
     status: u16,
-    /// SSE events relayed, for a token estimate when the stream ends before its usage report.
-    events_out: u64,
     acct: Accounting,
     _in_flight: Option<GatewayInFlight>,
-}
-
-/// SSE `data:` lines in a converted chunk.
-fn count_events(chunk: &[u8]) -> u64 {
-    let starts = u64::from(chunk.starts_with(b"data:"));
-    starts + chunk.windows(6).filter(|w| *w == b"\ndata:").count() as u64
 }
 
 impl Relay {
@@ -333,7 +321,6 @@ impl Relay {
                 },
             }
         }
-        self.events_out += count_events(&out);
         (!out.is_empty()).then(|| out.freeze())
     }
 
@@ -353,11 +340,11 @@ impl Drop for Relay {
     fn drop(&mut self) {
         let mut usage = self.converter.usage();
         // Ended before the upstream's usage report (the client left, or the stream broke):
-        // charged for what was produced, estimated at about one token per relayed event and a
-        // prompt of about four bytes per token.
+        // charged for what was produced, estimated at about one token per upstream event and
+        // a prompt of about four bytes per token.
         if self.outcome != Outcome::Ok {
             if usage.completion_tokens == 0 {
-                usage.completion_tokens = self.events_out;
+                usage.completion_tokens = self.converter.events();
             }
             if usage.prompt_tokens == 0 {
                 usage.prompt_tokens =
@@ -409,7 +396,7 @@ pub(crate) fn record_refusal(gw: &Arc<Gateway>, ctx: &Ctx, e: &GatewayError) {
     };
     gw.usage.record(base_event(
         gw,
-        &gw.snapshot(),
+        &ctx.snapshot,
         &ctx.log_id,
         Some(key),
         &ctx.route_model,
@@ -420,8 +407,12 @@ pub(crate) fn record_refusal(gw: &Arc<Gateway>, ctx: &Ctx, e: &GatewayError) {
     ));
 }
 
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn tokens(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// The fields every usage event has; what reached a deployment adds its own.
@@ -431,7 +422,7 @@ fn millis(d: Duration) -> u64 {
 )]
 fn base_event(
     gw: &Gateway,
-    snapshot: &crate::snapshot::Snapshot,
+    snapshot: &Snapshot,
     request_id: &str,
     key: Option<&VirtualKey>,
     route_model: &str,
@@ -444,30 +435,32 @@ fn base_event(
     let (key_window, team_window, user_window) =
         key.map_or((0, 0, 0), |k| charge::windows(snapshot, k, ts));
     UsageEvent {
-        request_id: request_id.to_owned(),
-        ts,
-        key_id: key.map(|k| k.id),
-        team_id: key.and_then(|k| k.team_id),
-        user_id: key.and_then(|k| k.user_id),
-        instance: gw.config.instance.clone(),
-        pod: gw.config.pod.clone(),
-        route_model: route_model.to_owned(),
-        upstream_model: None,
-        provider: None,
-        deployment_id: None,
-        prompt_tokens: 0,
-        completion_tokens: 0,
-        cached_tokens: 0,
-        latency_ms: millis(latency),
-        ttft_ms: None,
-        status,
+        record: SpendRecord {
+            request_id: request_id.to_owned(),
+            ts,
+            key_id: key.map(|k| k.id),
+            team_id: key.and_then(|k| k.team_id),
+            user_id: key.and_then(|k| k.user_id),
+            instance: gw.config.instance.clone(),
+            pod: gw.config.pod.clone(),
+            route_model: route_model.to_owned(),
+            upstream_model: None,
+            provider: None,
+            deployment_id: None,
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            cached_tokens: 0,
+            cost: tollgate_domain::Micros::ZERO,
+            latency_ms: Some(millis(latency)),
+            ttft_ms: None,
+            status: i32::from(status),
+            error_kind: error_kind.map(str::to_owned),
+            unpriced: false,
+            key_window,
+            team_window,
+            user_window,
+        },
         outcome,
-        error_kind,
         stream: false,
-        cost: tollgate_domain::Micros::ZERO,
-        unpriced: false,
-        key_window,
-        team_window,
-        user_window,
     }
 }

@@ -15,6 +15,11 @@ pub struct DeploymentEntry {
     /// Why the credential could not be resolved; such a deployment is skipped.
     pub credential_error: Option<String>,
     pub state: Arc<DeploymentState>,
+    /// Its price, resolved when the snapshot is built (see `charge::resolve_price`).
+    pub price: Option<tollgate_domain::pricing::Price>,
+    /// A wildcard deployment without prices of its own: the model it forwards is known only
+    /// per request, so its price is looked up then (`price` is the route's fallback).
+    pub price_per_request: bool,
 }
 
 impl Candidate for DeploymentEntry {

@@ -208,6 +208,16 @@ impl Loader {
         let mut routes = self.store.list_routes().await?;
         routes.extend(self.config_routes.iter().cloned());
 
+        let prices = PriceTable::new(self.store.list_model_prices().await?.into_iter().map(|p| {
+            (
+                p.pattern,
+                Price {
+                    input_per_mtok: p.input_per_mtok,
+                    output_per_mtok: p.output_per_mtok,
+                    cached_input_per_mtok: p.cached_input_per_mtok,
+                },
+            )
+        }));
         let mut secrets_by_credential: HashMap<
             CredentialId,
             Result<secrecy::SecretString, String>,
@@ -251,11 +261,15 @@ impl Loader {
                         (None, Some(e))
                     }
                 };
+                let (price, price_per_request) =
+                    crate::charge::resolve_price(&prices, d, &route.model_name);
                 deployments.push(Arc::new(DeploymentEntry {
                     deployment: d.clone(),
                     api_key,
                     credential_error,
                     state: self.state_of(d.id),
+                    price,
+                    price_per_request,
                 }));
             }
             entries.push(RouteEntry { route, deployments });
@@ -267,16 +281,6 @@ impl Loader {
             .into_iter()
             .map(|h| ((h.scope, h.id), h))
             .collect();
-        let prices = PriceTable::new(self.store.list_model_prices().await?.into_iter().map(|p| {
-            (
-                p.pattern,
-                Price {
-                    input_per_mtok: p.input_per_mtok,
-                    output_per_mtok: p.output_per_mtok,
-                    cached_input_per_mtok: p.cached_input_per_mtok,
-                },
-            )
-        }));
         let mut keys_by_id = HashMap::with_capacity(keys.len());
         let keys = keys
             .into_iter()

@@ -136,7 +136,7 @@ async fn readiness(State(health): State<Health>) -> impl IntoResponse {
     if !matches!(mode, Mode::Local | Mode::Redis) {
         reasons.push("Redis unreachable: limits degraded");
     }
-    let spend = gw.usage.spend_status().map(|st| {
+    let spend = gw.usage.spend_writer().map(|w| w.status()).map(|st| {
         if st.spool_full {
             reasons.push("spend spool FULL: usage events are being dropped");
         } else if st.spool_bytes > 0 {

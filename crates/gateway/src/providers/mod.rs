@@ -182,6 +182,9 @@ pub trait StreamConverter: Send {
     fn usage(&self) -> Usage;
     /// Whether any content (text or tool-call delta) has been emitted to the client yet.
     fn started(&self) -> bool;
+    /// Upstream events read so far: about one token each, for an estimate when a stream ends
+    /// before its usage report.
+    fn events(&self) -> u64;
 }
 
 /// The adapter for a provider kind.

@@ -109,6 +109,7 @@ pub(crate) trait EventHandler: Send {
 pub(crate) struct SseConverter<H> {
     parser: SseParser,
     handler: H,
+    events: u64,
 }
 
 impl<H: EventHandler> SseConverter<H> {
@@ -116,6 +117,7 @@ impl<H: EventHandler> SseConverter<H> {
         SseConverter {
             parser: SseParser::new(),
             handler,
+            events: 0,
         }
     }
 }
@@ -123,9 +125,11 @@ impl<H: EventHandler> SseConverter<H> {
 impl<H: EventHandler> super::StreamConverter for SseConverter<H> {
     fn push(&mut self, chunk: &[u8]) -> Result<bytes::Bytes> {
         let mut out = Vec::new();
-        let handler = &mut self.handler;
-        self.parser
-            .push(chunk, |ev| handler.on_event(&ev, &mut out))?;
+        let (handler, events) = (&mut self.handler, &mut self.events);
+        self.parser.push(chunk, |ev| {
+            *events += 1;
+            handler.on_event(&ev, &mut out)
+        })?;
         Ok(out.into())
     }
 
@@ -144,6 +148,10 @@ impl<H: EventHandler> super::StreamConverter for SseConverter<H> {
 
     fn started(&self) -> bool {
         self.handler.started()
+    }
+
+    fn events(&self) -> u64 {
+        self.events
     }
 }
 

@@ -311,43 +311,10 @@ async fn run(writer: Arc<SpendWriter>) {
 
 impl UsageSink for SpendWriter {
     fn record(&self, e: UsageEvent) {
-        self.push(record_of(e));
+        self.push(e.record);
     }
 
-    fn spend_status(&self) -> Option<SpendStatus> {
-        Some(self.status())
-    }
-
-    fn spend_stats(&self) -> Option<&SpendStats> {
-        Some(&self.stats)
-    }
-}
-
-fn record_of(e: UsageEvent) -> SpendRecord {
-    let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-    SpendRecord {
-        request_id: e.request_id,
-        ts: e.ts,
-        key_id: e.key_id,
-        team_id: e.team_id,
-        user_id: e.user_id,
-        instance: e.instance,
-        pod: e.pod,
-        route_model: e.route_model,
-        upstream_model: e.upstream_model,
-        provider: e.provider.map(str::to_owned),
-        deployment_id: e.deployment_id.and_then(|d| uuid::Uuid::parse_str(&d).ok()),
-        prompt_tokens: n(e.prompt_tokens),
-        completion_tokens: n(e.completion_tokens),
-        cached_tokens: n(e.cached_tokens),
-        cost: e.cost,
-        latency_ms: Some(n(e.latency_ms)),
-        ttft_ms: e.ttft_ms.map(n),
-        status: i32::from(e.status),
-        error_kind: e.error_kind.map(str::to_owned),
-        unpriced: e.unpriced,
-        key_window: e.key_window,
-        team_window: e.team_window,
-        user_window: e.user_window,
+    fn spend_writer(&self) -> Option<&SpendWriter> {
+        Some(self)
     }
 }

@@ -173,7 +173,10 @@ async fn an_unknown_model_is_404() {
             .contains("gpt-5-nonexistent")
     );
     assert_eq!(stub.calls(), 0);
-    assert_eq!(h.usage.last().error_kind, Some("model_not_found"));
+    assert_eq!(
+        h.usage.last().error_kind.as_deref(),
+        Some("model_not_found")
+    );
 }
 
 #[tokio::test]

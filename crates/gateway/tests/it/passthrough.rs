@@ -41,7 +41,7 @@ async fn unknown_fields_reach_the_upstream_and_only_the_model_changes() {
     assert_eq!(e.key_id, Some(key.id));
     assert_eq!(e.route_model, "gpt-4o");
     assert_eq!(e.upstream_model.as_deref(), Some("gpt-4o-2024-08-06"));
-    assert_eq!(e.provider, Some("openai"));
+    assert_eq!(e.provider.as_deref(), Some("openai"));
     assert_eq!((e.prompt_tokens, e.completion_tokens), (11, 7));
     assert_eq!((e.status, e.stream), (200, false));
 }
