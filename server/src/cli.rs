@@ -84,38 +84,7 @@ enum ImportCommand {
 #[derive(Debug, Subcommand)]
 enum KeysCommand {
     /// Creates a key and prints its secret once.
-    Create {
-        /// A name people recognise it by.
-        #[arg(long)]
-        alias: Option<String>,
-        /// Models (names or patterns such as `anthropic/*`) it may call; default: any.
-        #[arg(long, value_delimiter = ',')]
-        models: Vec<String>,
-        /// The team (id or name) it belongs to.
-        #[arg(long)]
-        team: Option<String>,
-        /// Gateway instances it may use; default: all.
-        #[arg(long, value_delimiter = ',')]
-        instances: Vec<String>,
-        /// Spend limit per budget period, in dollars (`25`, `12.50`).
-        #[arg(long)]
-        max_budget: Option<String>,
-        /// Budget period: `30s`, `15m`, `12h`, `1d`, `7d`, `30d`, `1mo`; default: never resets.
-        #[arg(long)]
-        budget_duration: Option<String>,
-        /// Spend at which an alert is raised (metric and audit entry), in dollars.
-        #[arg(long)]
-        soft_budget: Option<String>,
-        /// Requests per minute.
-        #[arg(long)]
-        rpm: Option<i64>,
-        /// Tokens per minute.
-        #[arg(long)]
-        tpm: Option<i64>,
-        /// Requests in flight at once.
-        #[arg(long)]
-        max_parallel: Option<i64>,
-    },
+    Create(commands::keys::CreateArgs),
     /// Blocks a key by id: every gateway refuses it within a second.
     Block {
         /// The key's id (a UUID), as `keys create` printed it.
@@ -223,30 +192,7 @@ async fn run_import(
 async fn run_keys(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
     let store = commands::open_store(config).await?;
     match command {
-        KeysCommand::Create {
-            alias,
-            models,
-            team,
-            instances,
-            max_budget,
-            budget_duration,
-            soft_budget,
-            rpm,
-            tpm,
-            max_parallel,
-        } => {
-            let args = commands::keys::CreateArgs {
-                alias,
-                models,
-                team,
-                instances,
-                max_budget,
-                budget_duration,
-                soft_budget,
-                rpm,
-                tpm,
-                max_parallel,
-            };
+        KeysCommand::Create(args) => {
             let (key, secret) = commands::keys::create(&store, args).await?;
             println!("id:     {}", key.id);
             println!("key:    {secret}");

@@ -2,7 +2,7 @@
 //! deployment's own, else admin overrides over the built-in table), budget windows, and the
 //! limit checks of its key, team and user.
 
-use crate::limits::{BudgetCheck, Check, Scope};
+use crate::limits::{BudgetCheck, Check, Owner, Scope};
 use crate::routes::DeploymentEntry;
 use crate::snapshot::Snapshot;
 use serde_json::{Map, Value};
@@ -134,7 +134,7 @@ fn check(
         }
     });
     let c = Check {
-        scope,
+        owner: Owner::Spend(scope),
         id,
         rpm: limits.rpm_limit,
         tpm: limits.tpm_limit,

@@ -4,7 +4,7 @@
 //! failure before the first byte can still be retried and none after it is.
 
 use crate::error::GatewayError;
-use crate::limits::{RateKind, Refusal, Scope, Ticket};
+use crate::limits::{Owner, RateKind, Refusal, Scope, Ticket};
 use crate::providers::{self, ClientRequest, Endpoint, Target};
 use crate::relay::{self, Accounting, GatewayInFlight};
 use crate::routes::{DeploymentEntry, Resolved};
@@ -349,7 +349,7 @@ async fn deployment_cap(
         return Ok(None);
     }
     let check = crate::limits::Check {
-        scope: Scope::Deployment,
+        owner: Owner::Deployment,
         id: d.id.0,
         rpm: d.rpm_limit,
         tpm: d.tpm_limit,
@@ -368,15 +368,15 @@ async fn deployment_cap(
 }
 
 fn refused(gw: &Gateway, refusal: Refusal) -> GatewayError {
-    let owner = |s: Scope| match s {
-        Scope::Key => "this key",
-        Scope::Team => "this key's team",
-        Scope::User => "this key's user",
-        Scope::Deployment => "the deployment",
+    let whose = |o: Owner| match o {
+        Owner::Spend(Scope::Key) => "this key",
+        Owner::Spend(Scope::Team) => "this key's team",
+        Owner::Spend(Scope::User) => "this key's user",
+        Owner::Deployment => "the deployment",
     };
     match refusal {
         Refusal::Rate {
-            scope,
+            owner,
             kind,
             limit,
             retry_after_ms,
@@ -386,25 +386,25 @@ fn refused(gw: &Gateway, refusal: Refusal) -> GatewayError {
                 RateKind::Tokens => ("tokens", "tokens per minute"),
                 RateKind::Parallel => ("parallel", "requests in flight at once"),
             };
-            gw.metrics.limit_refusal(scope.as_str(), what);
+            gw.metrics.limit_refusal(owner.as_str(), what);
             let retry_after_secs = u64::try_from(retry_after_ms.max(1))
                 .unwrap_or(1)
                 .div_ceil(1000);
             GatewayError::RateLimited {
                 message: format!(
                     "{} has reached its limit of {limit} {unit}; retry in {retry_after_secs} s",
-                    owner(scope)
+                    whose(owner)
                 ),
                 what,
                 limit,
                 retry_after_secs,
             }
         }
-        Refusal::Budget { scope, max, spent } => {
-            gw.metrics.limit_refusal(scope.as_str(), "budget");
+        Refusal::Budget { owner, max, spent } => {
+            gw.metrics.limit_refusal(owner.as_str(), "budget");
             GatewayError::BudgetExceeded(format!(
                 "{} has spent {spent} of its budget of {max} for the current period",
-                owner(scope)
+                whose(owner)
             ))
         }
         Refusal::Unavailable => {

@@ -15,8 +15,6 @@ pub enum Scope {
     Team,
     /// A user.
     User,
-    /// A route deployment: its rate cap (limits only; never in spend counters).
-    Deployment,
 }
 
 impl Scope {
@@ -26,7 +24,6 @@ impl Scope {
             Scope::Key => "key",
             Scope::Team => "team",
             Scope::User => "user",
-            Scope::Deployment => "deployment",
         }
     }
 
@@ -36,7 +33,6 @@ impl Scope {
             "key" => Some(Scope::Key),
             "team" => Some(Scope::Team),
             "user" => Some(Scope::User),
-            "deployment" => Some(Scope::Deployment),
             _ => None,
         }
     }

@@ -11,21 +11,38 @@ use tollgate_domain::routing::validate_pattern;
 use tollgate_domain::{KeyId, Micros, TeamId, Timestamp, validate};
 use tollgate_store::{NewKey, Page, Store};
 
-/// What `keys create` takes.
-#[derive(Debug, Default)]
+/// What `keys create` takes (its command-line flags).
+#[derive(Debug, Default, clap::Args)]
 pub struct CreateArgs {
+    /// A name people recognise it by.
+    #[arg(long)]
     pub alias: Option<String>,
+    /// Models (names or patterns such as `anthropic/*`) it may call; default: any.
+    #[arg(long, value_delimiter = ',')]
     pub models: Vec<String>,
+    /// The team (id or name) it belongs to.
+    #[arg(long)]
     pub team: Option<String>,
+    /// Gateway instances it may use; default: all.
+    #[arg(long, value_delimiter = ',')]
     pub instances: Vec<String>,
-    /// Dollars, such as `25` or `12.50`.
+    /// Spend limit per budget period, in dollars (`25`, `12.50`).
+    #[arg(long)]
     pub max_budget: Option<String>,
-    /// `30s` .. `1mo`; without it the budget never resets.
+    /// Budget period: `30s`, `15m`, `12h`, `1d`, `7d`, `30d`, `1mo`; default: never resets.
+    #[arg(long)]
     pub budget_duration: Option<String>,
-    /// Dollars at which an alert is raised.
+    /// Spend at which an alert is raised (metric and audit entry), in dollars.
+    #[arg(long)]
     pub soft_budget: Option<String>,
+    /// Requests per minute.
+    #[arg(long)]
     pub rpm: Option<i64>,
+    /// Tokens per minute.
+    #[arg(long)]
     pub tpm: Option<i64>,
+    /// Requests in flight at once.
+    #[arg(long)]
     pub max_parallel: Option<i64>,
 }
 

@@ -1,37 +1,10 @@
 //! The gateway as processes: keys from the CLI, config-file routes to a stub upstream, and a
 //! key blocked on one Postgres database refused by two gateway processes within a second.
 
-use super::harness::{Db, Server, command, fresh_postgres_database};
-use axum::Json;
-use axum::routing::post;
+use super::harness::{Db, Server, command, fresh_postgres_database, stub_upstream, write_config};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-
-/// A minimal OpenAI-compatible upstream on loopback; returns its base URL.
-async fn stub_upstream() -> String {
-    let app = axum::Router::new().route(
-        "/v1/chat/completions",
-        post(|Json(body): Json<Value>| async move {
-            Json(json!({
-                "id": "chatcmpl-stub", "object": "chat.completion", "created": 1, "model": body["model"],
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": "pong"}, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}
-            }))
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}/v1")
-}
-
-fn write_config(dir: &std::path::Path, api_base: &str) {
-    let toml = format!(
-        "[gateway]\npoll_interval_secs = 1\n\n[[routes]]\nmodel_name = \"ping\"\n[[routes.deployments]]\nprovider = \"openai\"\nupstream_model = \"stub-model\"\napi_base = \"{api_base}\"\n"
-    );
-    std::fs::write(dir.join("tollgate.toml"), toml).unwrap();
-}
 
 /// Runs `tollgate keys ...` against `db_url`; returns stdout.
 fn keys(db_url: &str, args: &[&str]) -> String {
@@ -70,7 +43,7 @@ async fn chat(base: &str, key: &str) -> reqwest::Response {
 async fn a_blocked_key_is_refused_by_every_gateway_within_a_second() {
     let upstream = stub_upstream().await;
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &upstream);
+    write_config(dir.path(), &upstream, "stub-model");
     let db = fresh_postgres_database();
     let migrated = command(&["migrate"])
         .env("TOLLGATE_DATABASE_URL", &db)
@@ -155,7 +128,7 @@ async fn a_blocked_key_is_refused_by_every_gateway_within_a_second() {
 async fn serve_routes_a_cli_key_to_the_configured_upstream() {
     let upstream = stub_upstream().await;
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &upstream);
+    write_config(dir.path(), &upstream, "stub-model");
     let data = dir.path().join("data");
     let data_str = data.to_str().unwrap();
     let created = command(&["keys", "create", "--data-dir", data_str])

@@ -1,6 +1,10 @@
 //! Starts `tollgate` as a child process on a free port with a fresh data directory, and reads
 //! its log for the bootstrap password.
 
+use axum::body::Body;
+use axum::response::IntoResponse as _;
+use axum::routing::post;
+use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -123,6 +127,11 @@ impl Server {
         self._data.path()
     }
 
+    /// The URL of the SQLite database in its data directory (`serve` without a database URL).
+    pub fn sqlite_url(&self) -> String {
+        format!("sqlite://{}", self.data_dir().join("tollgate.db").display())
+    }
+
     /// Sends SIGTERM, as Kubernetes does before it stops a pod.
     pub fn terminate(&self) {
         let ok = Command::new("kill")
@@ -232,4 +241,57 @@ fn uuid_like() -> String {
         .unwrap()
         .as_nanos();
     format!("{nanos:x}{}", std::process::id())
+}
+
+/// Usage the stub upstream reports for a plain answer.
+pub const PROMPT_TOKENS: u64 = 10;
+pub const COMPLETION_TOKENS: u64 = 10_000;
+
+/// An OpenAI-compatible upstream on loopback (returns its base URL): plain answers `pong` with
+/// a large, fixed usage and the requested model echoed, and streams of ten pieces 150 ms apart.
+pub async fn stub_upstream() -> String {
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        post(|axum::Json(body): axum::Json<Value>| async move {
+            if body["stream"] == true {
+                let events = futures_util::stream::unfold(0usize, |i| async move {
+                    if i > 11 {
+                        return None;
+                    }
+                    if i > 0 {
+                        tokio::time::sleep(Duration::from_millis(150)).await;
+                    }
+                    let data = match i {
+                        0..=9 => json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o", "choices": [{"index": 0, "delta": {"content": format!("piece{i} ")}, "finish_reason": null}]}).to_string(),
+                        10 => json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o", "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 10, "total_tokens": 15}}).to_string(),
+                        _ => "[DONE]".to_owned(),
+                    };
+                    Some((Ok::<_, std::io::Error>(format!("data: {data}\n\n")), i + 1))
+                });
+                return axum::response::Response::builder()
+                    .header("content-type", "text/event-stream")
+                    .body(Body::from_stream(events))
+                    .unwrap();
+            }
+            axum::Json(json!({
+                "id": "chatcmpl-stub", "object": "chat.completion", "created": 1, "model": body["model"],
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "pong"}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": COMPLETION_TOKENS, "total_tokens": PROMPT_TOKENS + COMPLETION_TOKENS}
+            }))
+            .into_response()
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}/v1")
+}
+
+/// A `tollgate.toml` with a fast revision poll and spend flush, and one route `ping` to the
+/// stub upstream asking for `upstream_model`.
+pub fn write_config(dir: &std::path::Path, api_base: &str, upstream_model: &str) {
+    let toml = format!(
+        "[gateway]\npoll_interval_secs = 1\n\n[spend]\nflush_interval_ms = 200\n\n[[routes]]\nmodel_name = \"ping\"\n[[routes.deployments]]\nprovider = \"openai\"\nupstream_model = \"{upstream_model}\"\napi_base = \"{api_base}\"\n"
+    );
+    std::fs::write(dir.join("tollgate.toml"), toml).unwrap();
 }

@@ -1,67 +1,16 @@
 //! Budgets, rate limits and the spend pipeline across real processes: two gateway processes
 //! sharing one Postgres and one Redis, and a SIGTERM in the middle of a stream.
 
-use super::harness::{Db, Server, command, fresh_postgres_database};
-use axum::body::Body;
-use axum::routing::post;
+use super::harness::{
+    COMPLETION_TOKENS, Db, PROMPT_TOKENS, Server, command, fresh_postgres_database, stub_upstream,
+    write_config,
+};
 use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tollgate_domain::pricing::{PriceTable, cost};
-
-const PROMPT_TOKENS: u64 = 10;
-const COMPLETION_TOKENS: u64 = 10_000;
-
-/// An OpenAI-compatible upstream: plain answers with a large, fixed usage, and streams of ten
-/// pieces 150 ms apart.
-async fn upstream() -> String {
-    let app = axum::Router::new().route(
-        "/v1/chat/completions",
-        post(|axum::Json(body): axum::Json<Value>| async move {
-            if body["stream"] == true {
-                let events = futures_util::stream::unfold(0usize, |i| async move {
-                    if i > 11 {
-                        return None;
-                    }
-                    if i > 0 {
-                        tokio::time::sleep(Duration::from_millis(150)).await;
-                    }
-                    let data = match i {
-                        0..=9 => json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o", "choices": [{"index": 0, "delta": {"content": format!("piece{i} ")}, "finish_reason": null}]}).to_string(),
-                        10 => json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o", "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 10, "total_tokens": 15}}).to_string(),
-                        _ => "[DONE]".to_owned(),
-                    };
-                    Some((Ok::<_, std::io::Error>(format!("data: {data}\n\n")), i + 1))
-                });
-                return axum::response::Response::builder()
-                    .header("content-type", "text/event-stream")
-                    .body(Body::from_stream(events))
-                    .unwrap();
-            }
-            axum::Json(json!({
-                "id": "chatcmpl-stub", "object": "chat.completion", "created": 1, "model": "gpt-4o",
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": "pong"}, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": COMPLETION_TOKENS, "total_tokens": PROMPT_TOKENS + COMPLETION_TOKENS}
-            }))
-            .into_response()
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}/v1")
-}
-
-use axum::response::IntoResponse as _;
-
-fn write_config(dir: &std::path::Path, api_base: &str) {
-    let toml = format!(
-        "[gateway]\npoll_interval_secs = 1\n\n[spend]\nflush_interval_ms = 200\n\n[[routes]]\nmodel_name = \"ping\"\n[[routes.deployments]]\nprovider = \"openai\"\nupstream_model = \"gpt-4o\"\napi_base = \"{api_base}\"\n"
-    );
-    std::fs::write(dir.join("tollgate.toml"), toml).unwrap();
-}
 
 fn create_key(db_url: &str, flags: &[&str]) -> String {
     let mut args = vec!["keys", "create"];
@@ -112,9 +61,9 @@ fn redis_url() -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_gateway_processes_share_one_rpm_limit_and_one_budget() {
-    let api = upstream().await;
+    let api = stub_upstream().await;
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &api);
+    write_config(dir.path(), &api, "gpt-4o");
     let db = fresh_postgres_database();
     assert!(
         command(&["migrate"])
@@ -213,16 +162,13 @@ async fn two_gateway_processes_share_one_rpm_limit_and_one_budget() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_mid_stream_lets_the_stream_finish_and_records_its_spend() {
-    let api = upstream().await;
+    let api = stub_upstream().await;
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &api);
+    write_config(dir.path(), &api, "gpt-4o");
     let mut server = Server::spawn("serve", Db::Sqlite, &[], Some(dir.path()))
         .ready()
         .await;
-    let db_url = format!(
-        "sqlite://{}",
-        server.data_dir().join("tollgate.db").display()
-    );
+    let db_url = server.sqlite_url();
     let key = create_key(&db_url, &[]);
     wait_for_key(&server.base, &key).await;
 
@@ -270,9 +216,9 @@ async fn sigterm_mid_stream_lets_the_stream_finish_and_records_its_spend() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_instance_page_shows_the_last_hours_requests_and_spend_per_pod() {
     const MASTER: &str = "sk-master-test-0123456789abcdef";
-    let api = upstream().await;
+    let api = stub_upstream().await;
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &api);
+    write_config(dir.path(), &api, "gpt-4o");
     let server = Server::spawn(
         "serve",
         Db::Sqlite,
@@ -285,10 +231,7 @@ async fn the_instance_page_shows_the_last_hours_requests_and_spend_per_pod() {
     )
     .ready()
     .await;
-    let db_url = format!(
-        "sqlite://{}",
-        server.data_dir().join("tollgate.db").display()
-    );
+    let db_url = server.sqlite_url();
     let key = create_key(&db_url, &[]);
     wait_for_key(&server.base, &key).await;
     for _ in 0..3 {

@@ -2,7 +2,7 @@
 //! process's clock. Used alone when no Redis is configured, and with every limit divided by
 //! the replica count while a configured Redis is unreachable.
 
-use super::{Check, RateKind, Refusal, Scope};
+use super::{Check, Owner, RateKind, Refusal};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use tollgate_domain::Micros;
@@ -65,19 +65,19 @@ impl Buckets {
 
 #[derive(Default)]
 struct State {
-    rates: HashMap<(Scope, Uuid, RateKind), Buckets>,
-    parallel: HashMap<(Scope, Uuid), i64>,
+    rates: HashMap<(Owner, Uuid, RateKind), Buckets>,
+    parallel: HashMap<(Owner, Uuid), i64>,
     /// Per owner: its current budget window and what is spent and reserved in it. A newer
     /// window replaces an older one (nothing of a past window is ever checked again).
-    budgets: HashMap<(Scope, Uuid), (i64, BudgetUse)>,
+    budgets: HashMap<(Owner, Uuid), (i64, BudgetUse)>,
 }
 
 impl State {
     /// The owner's use in `window`, starting a new window when the stored one is older.
-    fn budget(&mut self, scope: Scope, id: Uuid, window: i64) -> Option<&mut BudgetUse> {
+    fn budget(&mut self, owner: Owner, id: Uuid, window: i64) -> Option<&mut BudgetUse> {
         let e = self
             .budgets
-            .entry((scope, id))
+            .entry((owner, id))
             .or_insert((window, BudgetUse::default()));
         if window > e.0 {
             *e = (window, BudgetUse::default());
@@ -106,12 +106,7 @@ fn share(limit: i64, divisor: u32) -> i64 {
 }
 
 impl Local {
-    pub(crate) fn admit(
-        &self,
-        _request_id: &str,
-        checks: &[Check],
-        divisor: u32,
-    ) -> Result<(), Refusal> {
+    pub(crate) fn admit(&self, checks: &[Check], divisor: u32) -> Result<(), Refusal> {
         self.admit_at(checks, divisor, now_ms())
     }
 
@@ -126,12 +121,12 @@ impl Local {
             if let Some(limit) = c.rpm.map(|l| share(l, divisor)) {
                 let b = st
                     .rates
-                    .entry((c.scope, c.id, RateKind::Requests))
+                    .entry((c.owner, c.id, RateKind::Requests))
                     .or_default();
                 let sum = b.sum(sec);
                 if sum + 1 > limit {
                     return Err(Refusal::Rate {
-                        scope: c.scope,
+                        owner: c.owner,
                         kind: RateKind::Requests,
                         limit,
                         retry_after_ms: b.retry_after_ms(now, sum + 1 - limit),
@@ -141,12 +136,12 @@ impl Local {
             if let Some(limit) = c.tpm.map(|l| share(l, divisor)) {
                 let b = st
                     .rates
-                    .entry((c.scope, c.id, RateKind::Tokens))
+                    .entry((c.owner, c.id, RateKind::Tokens))
                     .or_default();
                 let sum = b.sum(sec);
                 if sum >= limit {
                     return Err(Refusal::Rate {
-                        scope: c.scope,
+                        owner: c.owner,
                         kind: RateKind::Tokens,
                         limit,
                         retry_after_ms: b.retry_after_ms(now, sum - limit + 1),
@@ -154,10 +149,10 @@ impl Local {
                 }
             }
             if let Some(limit) = c.parallel.map(|l| share(l, divisor)) {
-                let n = st.parallel.get(&(c.scope, c.id)).copied().unwrap_or(0);
+                let n = st.parallel.get(&(c.owner, c.id)).copied().unwrap_or(0);
                 if n >= limit {
                     return Err(Refusal::Rate {
-                        scope: c.scope,
+                        owner: c.owner,
                         kind: RateKind::Parallel,
                         limit,
                         retry_after_ms: 1000,
@@ -165,13 +160,13 @@ impl Local {
                 }
             }
             if let Some(b) = &c.budget
-                && let Some(used) = st.budget(c.scope, c.id, b.window)
+                && let Some(used) = st.budget(c.owner, c.id, b.window)
             {
                 // The database's figure includes other replicas' spend.
                 used.spent = used.spent.max(b.seed);
                 if !admits(b.max, *used) {
                     return Err(Refusal::Budget {
-                        scope: c.scope,
+                        owner: c.owner,
                         max: b.max,
                         spent: used.spent,
                     });
@@ -181,15 +176,15 @@ impl Local {
         for c in checks {
             if c.rpm.is_some() {
                 st.rates
-                    .entry((c.scope, c.id, RateKind::Requests))
+                    .entry((c.owner, c.id, RateKind::Requests))
                     .or_default()
                     .add(sec, 1);
             }
             if c.parallel.is_some() {
-                *st.parallel.entry((c.scope, c.id)).or_default() += 1;
+                *st.parallel.entry((c.owner, c.id)).or_default() += 1;
             }
             if let Some(b) = &c.budget
-                && let Some(used) = st.budget(c.scope, c.id, b.window)
+                && let Some(used) = st.budget(c.owner, c.id, b.window)
             {
                 used.reserved = used.reserved.saturating_add(b.estimate);
             }
@@ -207,17 +202,17 @@ impl Local {
         for c in checks {
             if c.tpm.is_some() && tokens > 0 {
                 st.rates
-                    .entry((c.scope, c.id, RateKind::Tokens))
+                    .entry((c.owner, c.id, RateKind::Tokens))
                     .or_default()
                     .add(sec, tokens);
             }
             if c.parallel.is_some()
-                && let Some(n) = st.parallel.get_mut(&(c.scope, c.id))
+                && let Some(n) = st.parallel.get_mut(&(c.owner, c.id))
             {
                 *n = (*n - 1).max(0);
             }
             if let Some(b) = &c.budget
-                && let Some(used) = st.budget(c.scope, c.id, b.window)
+                && let Some(used) = st.budget(c.owner, c.id, b.window)
             {
                 used.reserved = Micros((used.reserved.0 - b.estimate.0).max(0));
                 used.spent = used.spent.saturating_add(cost);
@@ -230,11 +225,11 @@ impl Local {
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
-    use crate::limits::BudgetCheck;
+    use crate::limits::{BudgetCheck, Scope};
 
     fn check(rpm: Option<i64>, tpm: Option<i64>, parallel: Option<i64>) -> Check {
         Check {
-            scope: Scope::Key,
+            owner: Owner::Spend(Scope::Key),
             id: Uuid::nil(),
             rpm,
             tpm,
@@ -274,7 +269,7 @@ mod tests {
         let l = Local::default();
         let key = check(Some(10), None, None);
         let team = Check {
-            scope: Scope::Team,
+            owner: Owner::Spend(Scope::Team),
             ..check(Some(1), None, None)
         };
         l.admit_at(&[key.clone(), team.clone()], 1, T).unwrap();
@@ -296,7 +291,7 @@ mod tests {
         l.settle(&c, 100, Micros::ZERO);
         // 100 of 100 used: refused while they are in the window.
         assert!(matches!(
-            l.admit("r", &c, 1),
+            l.admit(&c, 1),
             Err(Refusal::Rate {
                 kind: RateKind::Tokens,
                 ..

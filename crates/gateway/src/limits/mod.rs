@@ -25,6 +25,24 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tollgate_domain::Micros;
 pub use tollgate_store::Scope;
+
+/// Whose limits a check holds: an owner of spend (a key, team or user), or a deployment's
+/// own rate cap (the provider's quota for it; no budget, never in the spend counters).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Owner {
+    Spend(Scope),
+    Deployment,
+}
+
+impl Owner {
+    /// `key`, `team`, `user` or `deployment`: in Redis keys and metric labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Owner::Spend(s) => s.as_str(),
+            Owner::Deployment => "deployment",
+        }
+    }
+}
 use uuid::Uuid;
 
 /// What to do while Redis is configured but unreachable.
@@ -96,7 +114,7 @@ pub enum RateKind {
 /// One owner's limits for one request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Check {
-    pub scope: Scope,
+    pub owner: Owner,
     pub id: Uuid,
     pub rpm: Option<i64>,
     pub tpm: Option<i64>,
@@ -126,13 +144,13 @@ pub struct BudgetCheck {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Refusal {
     Rate {
-        scope: Scope,
+        owner: Owner,
         kind: RateKind,
         limit: i64,
         retry_after_ms: i64,
     },
     Budget {
-        scope: Scope,
+        owner: Owner,
         max: Micros,
         spent: Micros,
     },
@@ -246,7 +264,7 @@ impl Limiter {
     ) -> Result<Ticket, Refusal> {
         let mut via = Via::Local;
         match self.mode() {
-            Mode::Local => self.local.admit(request_id, &checks, 1)?,
+            Mode::Local => self.local.admit(&checks, 1)?,
             Mode::Redis => match self.redis() {
                 Some(r) => match r.admit(request_id, &checks, &self.config).await {
                     Ok(outcome) => {
@@ -255,12 +273,12 @@ impl Limiter {
                     }
                     Err(e) => {
                         self.redis_failed(&e);
-                        self.degraded_admit(request_id, &checks)?;
+                        self.degraded_admit(&checks)?;
                     }
                 },
-                None => self.degraded_admit(request_id, &checks)?,
+                None => self.degraded_admit(&checks)?,
             },
-            Mode::DegradedLocal | Mode::Deny => self.degraded_admit(request_id, &checks)?,
+            Mode::DegradedLocal | Mode::Deny => self.degraded_admit(&checks)?,
         }
         Ok(Ticket {
             limiter: self.clone(),
@@ -271,10 +289,10 @@ impl Limiter {
         })
     }
 
-    fn degraded_admit(&self, request_id: &str, checks: &[Check]) -> Result<(), Refusal> {
+    fn degraded_admit(&self, checks: &[Check]) -> Result<(), Refusal> {
         match self.config.on_redis_down {
             RedisDownPolicy::Deny => Err(Refusal::Unavailable),
-            RedisDownPolicy::Local => self.local.admit(request_id, checks, self.replicas()),
+            RedisDownPolicy::Local => self.local.admit(checks, self.replicas()),
         }
     }
 

@@ -1,6 +1,6 @@
 //! The shared counters in Redis: two Lua scripts, one call each per request.
 
-use super::{Check, LimitsConfig, RateKind, Refusal, Scope};
+use super::{Check, LimitsConfig, Owner, RateKind, Refusal, Scope};
 use redis::aio::ConnectionManager;
 use std::time::Duration;
 use tollgate_domain::Micros;
@@ -24,7 +24,7 @@ fn timeout_error() -> RedisError {
 
 /// The four keys of one owner: requests, tokens, parallel leases, budget of its window.
 fn keys(c: &Check) -> [String; 4] {
-    let base = format!("tg:{}:{}", c.scope.as_str(), c.id);
+    let base = format!("tg:{}:{}", c.owner.as_str(), c.id);
     let window = c.budget.map_or(0, |b| b.window);
     [
         format!("{base}:rpm"),
@@ -103,24 +103,24 @@ impl RedisLimiter {
             return Ok(Ok(()));
         }
         let at = |i: usize| out.get(i).copied().unwrap_or(0);
-        let scope = usize::try_from(at(1))
+        let owner = usize::try_from(at(1))
             .ok()
             .and_then(|i| checks.get(i))
-            .map_or(Scope::Key, |c| c.scope);
+            .map_or(Owner::Spend(Scope::Key), |c| c.owner);
         let kind = match at(2) {
             1 => RateKind::Requests,
             2 => RateKind::Tokens,
             3 => RateKind::Parallel,
             _ => {
                 return Ok(Err(Refusal::Budget {
-                    scope,
+                    owner,
                     max: Micros(at(3)),
                     spent: Micros(at(5)),
                 }));
             }
         };
         Ok(Err(Refusal::Rate {
-            scope,
+            owner,
             kind,
             limit: at(3),
             retry_after_ms: at(4).max(1),

@@ -213,11 +213,14 @@ impl Harness {
         self.post("/v1/chat/completions", key, body).await
     }
 
+    /// A plain chat request for `model`, as sent: the whole response.
+    pub async fn ask_raw(&self, key: &str, model: &str) -> reqwest::Response {
+        self.chat(key, &hi(model)).await
+    }
+
     /// A plain chat request for `model`; returns the status and the JSON body.
     pub async fn ask(&self, key: &str, model: &str) -> (u16, Value) {
-        let r = self
-            .chat(key, &serde_json::json!({"model": model, "messages": [{"role": "user", "content": "hi"}]}))
-            .await;
+        let r = self.ask_raw(key, model).await;
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
@@ -232,6 +235,11 @@ impl Harness {
             .await
             .unwrap()
     }
+}
+
+/// The body of a plain chat request for `model`.
+pub fn hi(model: &str) -> Value {
+    serde_json::json!({"model": model, "messages": [{"role": "user", "content": "hi"}]})
 }
 
 /// A new key secret and the row that stores it, without restrictions.

@@ -2,7 +2,7 @@
 //! refusals at the boundary, limits shared through Redis, the Redis-down policies, and a
 //! database outage that fails no request of a known key and loses no spend.
 
-use crate::harness::{Harness, Usage, eventually, openai, route, test_config};
+use crate::harness::{Harness, Usage, eventually, hi, openai, route, test_config};
 use crate::stub::Stub;
 use crate::support::{OwnRedis, PgDb, Proxy};
 use futures_util::StreamExt as _;
@@ -163,12 +163,7 @@ async fn budget_refuses_at_the_boundary_with_the_openai_shape() {
     for i in 0..3 {
         assert_eq!(h.ask(&exact.secret, "m").await.0, 200, "request {i}");
     }
-    let r = h
-        .chat(
-            &exact.secret,
-            &json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}),
-        )
-        .await;
+    let r = h.ask_raw(&exact.secret, "m").await;
     assert_eq!(r.status(), 400);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"]["type"], "budget_exceeded");
@@ -232,24 +227,26 @@ async fn a_team_budget_covers_all_its_keys_and_a_soft_budget_alerts_once() {
         "the team's budget is spent"
     );
     assert_eq!(h.ask(&b.secret, "m").await.0, 400);
-    // The alert is written to the audit log off the write path: wait for it briefly.
-    let mut audit = Vec::new();
-    for _ in 0..40 {
-        audit = h
-            .store
+    // The alert is written to the audit log off the write path: wait for the first, then
+    // long enough for a duplicate to show, and read again.
+    let alerts = || async {
+        h.store
             .list_audit(&tollgate_store::AuditQuery {
                 limit: 50,
                 action_prefix: Some("budget.".into()),
                 ..Default::default()
             })
             .await
-            .unwrap();
-        if !audit.is_empty() {
+            .unwrap()
+    };
+    for _ in 0..40 {
+        if !alerts().await.is_empty() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let audit = alerts().await;
     assert_eq!(
         audit.len(),
         1,
@@ -272,12 +269,7 @@ async fn requests_per_minute_answer_429_with_retry_after_and_ratelimit_headers()
     let key = h.key_with(|k| k.rpm_limit = Some(2)).await;
     assert_eq!(h.ask(&key.secret, "m").await.0, 200);
     assert_eq!(h.ask(&key.secret, "m").await.0, 200);
-    let r = h
-        .chat(
-            &key.secret,
-            &json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}),
-        )
-        .await;
+    let r = h.ask_raw(&key.secret, "m").await;
     assert_eq!(r.status(), 429);
     let retry: u64 = r.headers()["retry-after"]
         .to_str()
@@ -405,12 +397,7 @@ async fn redis_down_with_policy_deny_refuses_limited_keys_only() {
     priced_route(&h, &stub).await;
     let limited = h.key_with(|k| k.rpm_limit = Some(100)).await;
     let free = h.key().await;
-    let r = h
-        .chat(
-            &limited.secret,
-            &json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}),
-        )
-        .await;
+    let r = h.ask_raw(&limited.secret, "m").await;
     assert_eq!(r.status(), 503);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "limits_unavailable");
@@ -448,7 +435,7 @@ async fn a_30s_database_outage_fails_no_request_and_loses_no_spend() {
                 let r = http
                     .post(format!("{h_base}/v1/chat/completions"))
                     .bearer_auth(&secret)
-                    .json(&json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}))
+                    .json(&hi("m"))
                     .send()
                     .await
                     .unwrap();
@@ -534,12 +521,7 @@ async fn a_deployment_at_its_rate_cap_is_skipped_and_a_route_all_capped_answers_
     };
     assert_eq!(statuses, [200, 200, 200, 429]);
     assert_eq!((first.calls(), second.calls()), (2, 1));
-    let r = h
-        .chat(
-            &key.secret,
-            &json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}),
-        )
-        .await;
+    let r = h.ask_raw(&key.secret, "m").await;
     assert_eq!(r.status(), 429);
     assert!(r.headers().contains_key("retry-after"));
     let body: serde_json::Value = r.json().await.unwrap();

@@ -46,7 +46,7 @@ impl Aggregate {
             match scope {
                 Scope::Team => *self.teams.entry(id).or_default() += cost,
                 Scope::User => *self.users.entry(id).or_default() += cost,
-                Scope::Key | Scope::Deployment => {}
+                Scope::Key => {}
             }
             if cost != 0 {
                 *self.windows.entry((scope, id, window)).or_default() += cost;
@@ -412,22 +412,28 @@ macro_rules! spend_ops {
             l: &$crate::Limits,
             now: tollgate_domain::Timestamp,
         ) -> $crate::Result<()> {
-            let sql = match scope {
-                $crate::Scope::Deployment => {
-                    return Err($crate::Error::Conflict(
-                        "a deployment's rate cap is part of its route".to_owned(),
-                    ));
-                }
-                $crate::Scope::Key => {
+            let rates = |sql| {
+                sqlx::query(sql)
+                    .bind(id_arg(id))
+                    .bind(l.max_budget.map(|m| m.0))
+                    .bind(l.budget_duration.as_deref())
+                    .bind(l.soft_budget.map(|m| m.0))
+                    .bind(l.rpm_limit)
+                    .bind(l.tpm_limit)
+                    .bind(l.max_parallel)
+                    .bind(now.0)
+            };
+            let query = match scope {
+                $crate::Scope::Key => rates(
                     "UPDATE virtual_keys SET max_budget = $2, budget_duration = $3, \
                      soft_budget = $4, rpm_limit = $5, tpm_limit = $6, max_parallel = $7, \
-                     updated_at = $8, version = version + 1 WHERE id = $1"
-                }
-                $crate::Scope::Team => {
+                     updated_at = $8, version = version + 1 WHERE id = $1",
+                ),
+                $crate::Scope::Team => rates(
                     "UPDATE teams SET max_budget = $2, budget_duration = $3, soft_budget = $4, \
                      rpm_limit = $5, tpm_limit = $6, max_parallel = $7, updated_at = $8 \
-                     WHERE id = $1"
-                }
+                     WHERE id = $1",
+                ),
                 $crate::Scope::User => {
                     if l.rpm_limit.is_some() || l.tpm_limit.is_some() || l.max_parallel.is_some()
                     {
@@ -436,22 +442,18 @@ macro_rules! spend_ops {
                                 .to_owned(),
                         ));
                     }
-                    "UPDATE users SET max_budget = $2, budget_duration = $3, soft_budget = $4, \
-                     updated_at = $8 WHERE id = $1 AND $5 IS NULL AND $6 IS NULL AND $7 IS NULL"
+                    sqlx::query(
+                        "UPDATE users SET max_budget = $2, budget_duration = $3, \
+                         soft_budget = $4, updated_at = $5 WHERE id = $1",
+                    )
+                    .bind(id_arg(id))
+                    .bind(l.max_budget.map(|m| m.0))
+                    .bind(l.budget_duration.as_deref())
+                    .bind(l.soft_budget.map(|m| m.0))
+                    .bind(now.0)
                 }
             };
-            let done = sqlx::query(sql)
-                .bind(id_arg(id))
-                .bind(l.max_budget.map(|m| m.0))
-                .bind(l.budget_duration.as_deref())
-                .bind(l.soft_budget.map(|m| m.0))
-                .bind(l.rpm_limit)
-                .bind(l.tpm_limit)
-                .bind(l.max_parallel)
-                .bind(now.0)
-                .execute(pool)
-                .await
-                .map_err($crate::Error::db)?;
+            let done = query.execute(pool).await.map_err($crate::Error::db)?;
             $crate::ops::one_row(done.rows_affected())
         }
 
