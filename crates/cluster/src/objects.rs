@@ -186,6 +186,14 @@ impl<'a> Index<'a> {
         out.dedup();
         out
     }
+
+    /// How many of a Service's endpoints are ready.
+    pub fn ready_endpoints(&self, service: &str) -> usize {
+        self.endpoints_of(service)
+            .iter()
+            .filter(|(_, r)| *r)
+            .count()
+    }
 }
 
 /// Who a pod belongs to, for diagnoses.

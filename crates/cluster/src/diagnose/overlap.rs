@@ -153,11 +153,7 @@ pub fn no_endpoints(index: &Index<'_>) -> Vec<Diagnosis> {
                 continue;
             }
             let svc_name = name(&svc.metadata);
-            let ready = index
-                .endpoints_of(svc_name)
-                .iter()
-                .filter(|(_, r)| *r)
-                .count();
+            let ready = index.ready_endpoints(svc_name);
             if ready > 0 || wants == 0 {
                 continue;
             }
@@ -205,11 +201,7 @@ pub fn endpoint_count(index: &Index<'_>) -> Vec<Diagnosis> {
                 continue;
             }
             let svc_name = name(&svc.metadata);
-            let ready = index
-                .endpoints_of(svc_name)
-                .iter()
-                .filter(|(_, r)| *r)
-                .count();
+            let ready = index.ready_endpoints(svc_name);
             if ready == 0 || i32::try_from(ready).ok() == Some(ready_replicas) {
                 continue;
             }
