@@ -30,6 +30,8 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --release -p tollgate --bin tollgate \
  && cp target/release/tollgate /tollgate
+# An empty /data for the final stage, which has no shell to make one.
+RUN mkdir /data
 
 FROM node:${NODE_VERSION}-bookworm-slim AS assets
 WORKDIR /src
@@ -49,6 +51,9 @@ RUN npx wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=rust /tollgate /app/tollgate
 COPY --from=assets /site /app/site
+# TOLLGATE_DATA_DIR: the process runs as 65532 and cannot create it under a root-owned /. A new
+# named volume mounted there (docker run -v tollgate-data:/data) takes this owner too.
+COPY --from=rust --chown=65532:65532 /data /data
 ENV TOLLGATE_SITE_ROOT=/app/site \
     TOLLGATE_LISTEN=0.0.0.0:4000 \
     TOLLGATE_DATA_DIR=/data

@@ -6,8 +6,8 @@
 //   TOLLGATE_SITE_ROOT  the built site (default $CARGO_TARGET_DIR/site-debug)
 //   CARGO_TARGET_DIR    default ~/.cache/tollgate/target, as in scripts/lib.sh
 //   CHROMIUM            the browser (default /usr/bin/chromium)
-import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -59,14 +59,17 @@ function serverEnv(dataDir, extra = {}) {
 
 /**
  * Starts `tollgate serve` and waits until `/health/readiness` answers 200.
- * `env` adds variables (e.g. `KUBECONFIG`, `TOLLGATE_MASTER_KEY`) after the cleaned ones.
- * Returns { url, port, adminPassword, log(), stop() }.
+ * `env` adds variables (e.g. `KUBECONFIG`, `TOLLGATE_MASTER_KEY`) after the cleaned ones;
+ * `config` is the text of a `tollgate.toml` (routes, for instance) in the server's directory.
+ * Returns { url, port, adminPassword, log(), cli(...args), stop() }; `cli` runs another
+ * `tollgate` command on the same data directory (e.g. `keys create`) and returns its stdout.
  */
-export async function startServer(name = 'server', { env = {} } = {}) {
+export async function startServer(name = 'server', { env = {}, config = null } = {}) {
   const port = await freePort();
   const workDir = mkdtempSync(join(tmpdir(), 'tollgate-e2e-'));
   const dataDir = join(workDir, 'data');
   mkdirSync(dataDir);
+  if (config !== null) writeFileSync(join(workDir, 'tollgate.toml'), config);
   mkdirSync(resultsDir, { recursive: true });
   const logFile = join(resultsDir, `${name}.log`);
   const logStream = createWriteStream(logFile);
@@ -140,8 +143,38 @@ export async function startServer(name = 'server', { env = {} } = {}) {
     adminPassword: match ? match[1] : null,
     log: () => output,
     logFile,
+    cli: (...args) =>
+      execFileSync(serverBin, [...args, '--data-dir', dataDir], {
+        cwd: workDir,
+        env: serverEnv(dataDir, env),
+        encoding: 'utf8',
+      }),
     stop,
   };
+}
+
+/**
+ * Polls `check` (async, returns a value or undefined) until it returns one, then returns it;
+ * after `timeout` ms fails with `what` and what `explain` reports of the last state.
+ */
+export async function until(what, check, { timeout = 20_000, explain = () => '' } = {}) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what} ${await explain()}`);
+    await sleep(100);
+  }
+}
+
+/** Signs in as the master key (email `master`) and waits for the dashboard. */
+export async function signInWithMasterKey(page, url, masterKey) {
+  await page.goto(`${url}/signin`);
+  await hydrated(page);
+  await page.locator('input[name=email]').fill('master');
+  await page.locator('input[name=password]').fill(masterKey);
+  await page.locator('button[type=submit]').click();
+  await page.waitForURL((u) => u.pathname === '/');
 }
 
 /** Chromium switches for a root user in a container with no GPU and no network. */

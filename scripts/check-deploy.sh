@@ -134,6 +134,21 @@ YAML
   if "$HELM" template bad "$CHART" --set instances[0].name=Not_A_Name >/dev/null 2>&1; then
     die "values.schema.json accepted an invalid instance name"
   fi
+  # Values that must be refused with a reason, and edge values that must render as given.
+  refused() { # refused WHAT ARGS...: helm template must fail
+    local what=$1
+    shift
+    if "$HELM" template "$@" >/dev/null 2>&1; then die "helm template accepted $what"; fi
+  }
+  refused "an instance name over 22 characters" bad "$CHART" --set 'instances[0].name=an-instance-name-too-long'
+  refused "an Ingress with nothing to route" bad "$CHART" --set portal.enabled=false \
+    --set ingress.enabled=true
+  refused "an instanceHost naming no instance" bad "$CHART" --set ingress.enabled=true \
+    --set 'ingress.instanceHosts[0].instance=nope' --set 'ingress.instanceHosts[0].host=x.example.com'
+  local parked
+  parked="$("$HELM" template parked "$CHART" --set 'instances[0].name=idle' --set 'instances[0].replicas=0' \
+    --set 'gateway.autoscaling.targetCPUUtilizationPercentage=150')"
+  grep -q '^  replicas: 0$' <<<"$parked" || die "replicas: 0 did not render as 0"
   local f
   for f in "$work"/helm-*.yaml; do
     validate "$f"
@@ -163,9 +178,30 @@ YAML
   done
   local out rc=0
   out="$("$TG" check-manifests "${broken[@]}")" || rc=$?
-  if ((rc != 1)) || ! grep -q '^CRITICAL: Service gateway-claude selects the pods of 2 Deployments' <<<"$out"; then
+  if ((rc != 1)); then
     printf '%s\n' "$out" >&2
-    die "check-manifests did not report the overlap on the includeSelectors: false copy (exit $rc)"
+    die "check-manifests did not exit 1 (critical) on the includeSelectors: false copy (exit $rc)"
+  fi
+  # Every finding, exactly: each overlay's Service selects every overlay's Deployment, and each
+  # Deployment's pods fall under every overlay's PDB. A regression that drops one shows here.
+  local n=${#broken[@]} deployments=() expected=()
+  for o in "${broken[@]}"; do
+    deployments+=("gateway-$(basename "$(dirname "$o")")")
+  done
+  local list
+  list="$(IFS=,; printf '%s' "${deployments[*]}" | sed 's/,/, /g')"
+  for o in "${deployments[@]}"; do
+    expected+=("CRITICAL: Service $o selects the pods of $n Deployments ($list): once applied, its endpoints will span instances [service-selector-overlap]")
+    expected+=("WARNING: The pods of Deployment $o would be covered by $n PodDisruptionBudgets: evictions of them fail [pod-multiple-pdbs]")
+  done
+  expected+=("$((2 * n)) findings, $n critical")
+  local got want
+  got="$(grep -E '^([A-Z]+: |[0-9]+ findings, )' <<<"$out" | LC_ALL=C sort)"
+  want="$(printf '%s\n' "${expected[@]}" | LC_ALL=C sort)"
+  if [[ "$got" != "$want" ]]; then
+    printf '%s\n' "$out" >&2
+    diff <(printf '%s\n' "$want") <(printf '%s\n' "$got") >&2 || true
+    die "check-manifests on the includeSelectors: false copy: findings differ from the expected set (diff: expected, got)"
   fi
   note "includeSelectors: false -> $(tail -n 1 <<<"$out") (exit 1, as expected)"
   log "deploy/ checks passed"

@@ -14,7 +14,15 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { hydrated, launchBrowser, pathOf, screenshot, startServer } from '../harness.mjs';
+import {
+  hydrated,
+  launchBrowser,
+  pathOf,
+  screenshot,
+  signInWithMasterKey,
+  startServer,
+  until,
+} from '../harness.mjs';
 
 const targetDir = process.env.CARGO_TARGET_DIR || join(homedir(), '.cache', 'tollgate', 'target');
 const fakeBin = process.env.TG_FAKE_KUBE || join(targetDir, 'debug', 'examples', 'fake-apiserver');
@@ -49,15 +57,6 @@ async function startFakeKube(dir) {
   };
 }
 
-async function signInWithMasterKey(page, url) {
-  await page.goto(`${url}/signin`);
-  await hydrated(page);
-  await page.locator('input[name=email]').fill('master');
-  await page.locator('input[name=password]').fill(MASTER_KEY);
-  await page.locator('button[type=submit]').click();
-  await page.waitForURL((u) => u.pathname === '/');
-}
-
 describe('instances, against the fake Kubernetes API with the incident', () => {
   let dir;
   let fake;
@@ -73,7 +72,7 @@ describe('instances, against the fake Kubernetes API with the incident', () => {
     });
     browser = await launchBrowser();
     page = browser.page;
-    await signInWithMasterKey(page, server.url);
+    await signInWithMasterKey(page, server.url, MASTER_KEY);
   });
 
   after(async () => {
@@ -90,17 +89,28 @@ describe('instances, against the fake Kubernetes API with the incident', () => {
     // `serve` also runs a gateway, whose heartbeat names instance `default`: with no Deployment
     // for it in the cluster, it is listed after the discovered ones as Missing.
     await page.locator('[data-testid=instance-card][data-instance=default]').waitFor({ timeout: 20_000 });
+    // The page polls; until every watch has listed, cards may be missing or not yet critical.
     const cards = page.locator('[data-testid=instance-card]');
-    const names = await cards.evaluateAll((els) => els.map((e) => e.dataset.instance));
-    assert.deepEqual(names, [...INSTANCES, 'default']);
-    const missing = page.locator('[data-instance=default] [data-testid=health]');
-    assert.equal((await missing.innerText()).trim(), 'Missing');
+    const cardNames = () => cards.evaluateAll((els) => els.map((e) => e.dataset.instance));
+    const expected = [...INSTANCES, 'default'];
+    await until(
+      `the cards ${expected.join(', ')}`,
+      async () => (JSON.stringify(await cardNames()) === JSON.stringify(expected) ? true : undefined),
+      { explain: async () => `(cards: ${(await cardNames()).join(', ')})` },
+    );
+    await page
+      .locator('[data-instance=default] [data-testid=health]')
+      .filter({ hasText: /^\s*Missing\s*$/ })
+      .waitFor({ timeout: 20_000 });
     for (const name of INSTANCES) {
-      const worst = page.locator(`[data-instance="${name}"] [data-testid=worst-diagnosis]`);
-      assert.equal(await worst.getAttribute('data-severity'), 'critical', name);
       // The card leads with the finding about the instance's own Service.
-      assert.match(await worst.innerText(), new RegExp(`Service ${name} sends traffic to pods of 3 instances`));
+      await page
+        .locator(`[data-instance="${name}"] [data-testid=worst-diagnosis][data-severity=critical]`)
+        .filter({ hasText: new RegExp(`Service ${name} sends traffic to pods of 3 instances`) })
+        .waitFor({ timeout: 20_000 });
     }
+    // Still so once settled (the waits above passed on the page as it is now).
+    assert.deepEqual(await cardNames(), expected);
     await screenshot(page, 'instances-overlap');
     assert.deepEqual(browser.errors, []);
   });
@@ -111,9 +121,15 @@ describe('instances, against the fake Kubernetes API with the incident', () => {
       if (new URL(req.url()).pathname === '/rpc/get_instances') calls += 1;
     };
     page.on('request', count);
-    await sleep(7_000);
-    page.off('request', count);
-    assert.ok(calls >= 2, `expected at least 2 polls in 7 s, saw ${calls}`);
+    // Polls every 3 s; a generous deadline, so a slow runner waits rather than fails.
+    try {
+      await until('2 polls of /rpc/get_instances', () => (calls >= 2 ? true : undefined), {
+        timeout: 30_000,
+        explain: () => `(saw ${calls})`,
+      });
+    } finally {
+      page.off('request', count);
+    }
     assert.equal(pathOf(page), '/instances');
   });
 
@@ -143,7 +159,7 @@ describe('instances, with no cluster', () => {
       env: { KUBECONFIG: '/nonexistent/kubeconfig', TOLLGATE_MASTER_KEY: MASTER_KEY },
     });
     browser = await launchBrowser();
-    await signInWithMasterKey(browser.page, server.url);
+    await signInWithMasterKey(browser.page, server.url, MASTER_KEY);
   });
 
   after(async () => {

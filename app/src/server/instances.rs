@@ -48,8 +48,18 @@ impl ClusterView {
         }
     }
 
-    /// The report now. Reads the heartbeat table once; never calls the Kubernetes API.
+    /// The report now. Reads the heartbeat table and the configuration revision once; never
+    /// calls the Kubernetes API.
     pub async fn report(&self, store: &dyn Store) -> Result<ClusterReport, tollgate_store::Error> {
+        // Read before the heartbeats, so a change made in between shows as a heartbeat ahead
+        // of it (which the diagnosis allows) rather than as every process behind.
+        let config_revision = match store.config_revision().await {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::warn!(error = %e, "configuration revision unavailable");
+                None
+            }
+        };
         let heartbeats: Vec<Heartbeat> = store
             .list_gateway_nodes()
             .await?
@@ -75,6 +85,7 @@ impl ClusterView {
             .collect();
         Ok(self.cluster.report(
             &heartbeats,
+            config_revision,
             &traffic,
             &self.settings,
             tollgate_domain::Timestamp::now(),

@@ -72,23 +72,26 @@ impl Cluster {
         Ok(Watches::start(&client, &namespace))
     }
 
-    /// The report from the caches (or from heartbeats only, when off).
+    /// The report from the caches (or from heartbeats only, when off). `config_revision` is the
+    /// database's configuration revision, when it could be read.
     pub fn report(
         &self,
         heartbeats: &[Heartbeat],
+        config_revision: Option<i64>,
         traffic: &[TrafficSample],
         settings: &ReportSettings,
         now: Timestamp,
     ) -> ClusterReport {
         match self {
             Cluster::Off { reason } => {
-                report::build_off(reason, heartbeats, traffic, settings, now)
+                report::build_off(reason, heartbeats, config_revision, traffic, settings, now)
             }
             Cluster::On(w) => report::build_live(
                 w.namespace(),
                 &w.objects(),
                 &w.access(),
                 heartbeats,
+                config_revision,
                 traffic,
                 settings,
                 now,

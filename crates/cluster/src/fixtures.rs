@@ -303,7 +303,8 @@ pub fn endpoint_slice(service: &str, pods: &[&str]) -> EndpointSlice {
     }
 }
 
-/// An HPA on CPU for Deployment `target`, able to scale.
+/// An HPA on CPU for Deployment `target`, at work: able to scale, reading its metric, and its
+/// desired count within its bounds.
 pub fn hpa(name: &str, target: &str) -> HorizontalPodAutoscaler {
     HorizontalPodAutoscaler {
         metadata: meta(name, &Labels::new()),
@@ -332,11 +333,12 @@ pub fn hpa(name: &str, target: &str) -> HorizontalPodAutoscaler {
         status: Some(HorizontalPodAutoscalerStatus {
             current_replicas: Some(3),
             desired_replicas: 3,
-            conditions: Some(vec![hpa_condition(
-                "AbleToScale",
-                "True",
-                "ReadyForNewScale",
-            )]),
+            // What the controller reports for an HPA at work: in this order.
+            conditions: Some(vec![
+                hpa_condition("AbleToScale", "True", "ReadyForNewScale"),
+                hpa_condition("ScalingActive", "True", "ValidMetricFound"),
+                hpa_condition("ScalingLimited", "False", "DesiredWithinRange"),
+            ]),
             ..HorizontalPodAutoscalerStatus::default()
         }),
     }

@@ -3,7 +3,9 @@
 //! behaviour. Each returns a state and a sentence.
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::autoscaling::v2::{
+    HorizontalPodAutoscaler, HorizontalPodAutoscalerCondition,
+};
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use tollgate_domain::instances::{Health, HealthState};
@@ -191,31 +193,59 @@ pub fn last_termination(c: &ContainerStatus) -> Option<String> {
     })
 }
 
-/// An HPA (autoscaling/v2): Degraded on a condition saying it cannot get the scale, update it or
-/// read its metrics; Healthy once it is able to scale; otherwise still waiting.
+/// An HPA (autoscaling/v2): Degraded when any condition says it cannot get or update the scale
+/// (`AbleToScale` False with `FailedGetScale`/`FailedUpdateScale`) or cannot compute a
+/// replica count (`ScalingActive` False with a `Failed*` reason or `InvalidSelector`); Healthy
+/// once it has rescaled (`AbleToScale`/`SucceededRescale`) or computed a count against its
+/// bounds (`ScalingLimited` with `DesiredWithinRange`, `TooFewReplicas` or `TooManyReplicas`);
+/// otherwise still waiting. Failures are looked for first: `AbleToScale=True` alone says nothing
+/// about the metrics, and its conditions come first in the list.
 pub fn hpa(h: &HorizontalPodAutoscaler) -> Health {
-    const DEGRADED: [(&str, &str); 4] = [
-        ("AbleToScale", "FailedGetScale"),
-        ("AbleToScale", "FailedUpdateScale"),
-        ("ScalingActive", "FailedGetResourceMetric"),
-        ("ScalingActive", "InvalidSelector"),
-    ];
-    let conditions = h.status.as_ref().and_then(|s| s.conditions.as_ref());
-    for c in conditions.into_iter().flatten() {
-        let reason = c.reason.as_deref().unwrap_or_default();
-        let message = c.message.as_deref().unwrap_or(reason);
-        if DEGRADED.contains(&(c.type_.as_str(), reason))
-            || (c.type_ == "ScalingActive"
-                && c.status == "False"
-                && reason.starts_with("FailedGet"))
-        {
-            return Health::new(HealthState::Degraded, message.to_owned());
-        }
-        if c.type_ == "AbleToScale" && c.status == "True" {
-            return Health::new(HealthState::Healthy, message.to_owned());
-        }
+    let conditions: Vec<_> = h
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .into_iter()
+        .flatten()
+        .collect();
+    let reason = |c: &HorizontalPodAutoscalerCondition| c.reason.clone().unwrap_or_default();
+    let message = |c: &HorizontalPodAutoscalerCondition| {
+        c.message
+            .clone()
+            .filter(|m| !m.is_empty())
+            .unwrap_or_else(|| format!("{}: {}", c.type_, reason(c)))
+    };
+    if let Some(c) = conditions.iter().find(|c| hpa_failed(c)) {
+        return Health::new(HealthState::Degraded, message(c));
+    }
+    if let Some(c) = conditions.iter().find(|c| {
+        matches!(
+            (c.type_.as_str(), c.reason.as_deref().unwrap_or_default()),
+            ("AbleToScale", "SucceededRescale")
+                | (
+                    "ScalingLimited",
+                    "DesiredWithinRange" | "TooFewReplicas" | "TooManyReplicas"
+                )
+        )
+    }) {
+        return Health::new(HealthState::Healthy, message(c));
     }
     Health::new(HealthState::Progressing, "Waiting to Autoscale")
+}
+
+/// A condition saying the autoscaler cannot do its work.
+fn hpa_failed(c: &HorizontalPodAutoscalerCondition) -> bool {
+    if c.status != "False" {
+        return false;
+    }
+    let reason = c.reason.as_deref().unwrap_or_default();
+    match c.type_.as_str() {
+        "AbleToScale" => matches!(reason, "FailedGetScale" | "FailedUpdateScale"),
+        // `FailedGet*Metric`, `InvalidSelector`, `InvalidMetricSourceType`; not `ScalingDisabled`
+        // (the target was scaled to zero on purpose).
+        "ScalingActive" => reason.starts_with("Failed") || reason.starts_with("Invalid"),
+        _ => false,
+    }
 }
 
 /// A PDB: Degraded when a condition is false for any reason but `InsufficientPods` (which is a
@@ -315,18 +345,32 @@ mod tests {
         assert_eq!(pod(&unknown).state, HealthState::Unknown);
     }
 
+    fn with_conditions(
+        h: &HorizontalPodAutoscaler,
+        conditions: &[(&str, &str, &str)],
+    ) -> HorizontalPodAutoscaler {
+        let mut h = h.clone();
+        h.status.as_mut().unwrap().conditions = Some(
+            conditions
+                .iter()
+                .map(|(t, s, r)| fx::hpa_condition(t, s, r))
+                .collect(),
+        );
+        h
+    }
+
     #[test]
     fn hpa_and_pdb_states() {
-        let mut h = fx::hpa("claude", "claude");
-        assert_eq!(hpa(&h).state, HealthState::Healthy);
-        h.status.as_mut().unwrap().conditions = Some(vec![fx::hpa_condition(
-            "ScalingActive",
-            "False",
-            "FailedGetResourceMetric",
-        )]);
-        assert_eq!(hpa(&h).state, HealthState::Degraded);
-        h.status.as_mut().unwrap().conditions = None;
-        assert_eq!(hpa(&h).state, HealthState::Progressing);
+        let h = fx::hpa("claude", "claude");
+        let running = hpa(&h);
+        assert_eq!(running.state, HealthState::Healthy, "{running:?}");
+        assert_eq!(running.reason, "ScalingLimited: DesiredWithinRange");
+        let failed = with_conditions(&h, &[("ScalingActive", "False", "FailedGetResourceMetric")]);
+        assert_eq!(hpa(&failed).state, HealthState::Degraded);
+        let mut none = h.clone();
+        none.status.as_mut().unwrap().conditions = None;
+        assert_eq!(hpa(&none).state, HealthState::Progressing);
+        assert_eq!(hpa(&none).reason, "Waiting to Autoscale");
 
         let mut p = fx::pdb("claude", &fx::instance_selector("claude"));
         assert_eq!(pdb(&p).state, HealthState::Healthy);
@@ -346,5 +390,62 @@ mod tests {
             "SyncFailed",
         )]);
         assert_eq!(pdb(&p).state, HealthState::Degraded);
+    }
+
+    /// The controller lists `AbleToScale` first; a failure later in the list still counts.
+    #[test]
+    fn an_hpa_that_cannot_read_its_metrics_is_degraded_though_able_to_scale() {
+        let h = with_conditions(
+            &fx::hpa("claude", "claude"),
+            &[
+                ("AbleToScale", "True", "ReadyForNewScale"),
+                ("ScalingActive", "False", "FailedGetPodsMetric"),
+                ("ScalingLimited", "False", "DesiredWithinRange"),
+            ],
+        );
+        let got = hpa(&h);
+        assert_eq!(got.state, HealthState::Degraded, "{got:?}");
+        assert_eq!(got.reason, "ScalingActive: FailedGetPodsMetric");
+
+        for (t, r) in [
+            ("AbleToScale", "FailedGetScale"),
+            ("AbleToScale", "FailedUpdateScale"),
+            ("ScalingActive", "FailedGetExternalMetric"),
+            ("ScalingActive", "InvalidSelector"),
+        ] {
+            let h = with_conditions(
+                &h,
+                &[("AbleToScale", "True", "SucceededRescale"), (t, "False", r)],
+            );
+            assert_eq!(hpa(&h).state, HealthState::Degraded, "{t} {r}");
+        }
+    }
+
+    #[test]
+    fn an_hpa_is_healthy_once_it_rescaled_or_computed_against_its_bounds() {
+        let h = fx::hpa("claude", "claude");
+        // Able to scale says nothing yet about the metrics.
+        let waiting = with_conditions(&h, &[("AbleToScale", "True", "ReadyForNewScale")]);
+        assert_eq!(hpa(&waiting).state, HealthState::Progressing);
+        let rescaled = with_conditions(&h, &[("AbleToScale", "True", "SucceededRescale")]);
+        assert_eq!(hpa(&rescaled).state, HealthState::Healthy);
+        for (s, r) in [
+            ("False", "DesiredWithinRange"),
+            ("True", "TooFewReplicas"),
+            ("True", "TooManyReplicas"),
+        ] {
+            let h = with_conditions(
+                &h,
+                &[
+                    ("AbleToScale", "True", "ReadyForNewScale"),
+                    ("ScalingActive", "True", "ValidMetricFound"),
+                    ("ScalingLimited", s, r),
+                ],
+            );
+            assert_eq!(hpa(&h).state, HealthState::Healthy, "{r}");
+        }
+        // Scaled to zero on purpose is not a failure.
+        let disabled = with_conditions(&h, &[("ScalingActive", "False", "ScalingDisabled")]);
+        assert_eq!(hpa(&disabled).state, HealthState::Progressing);
     }
 }

@@ -130,6 +130,32 @@ impl<'a> Index<'a> {
         Owner::Workload(format!("Pod/{}", name(&pod.metadata)))
     }
 
+    /// [`Index::owner_of_pod`] when the caches hold every link of the chain; else which link is
+    /// missing (`ReplicaSet x`, `Deployment y`), as happens for a moment during a rollout since
+    /// each kind has its own watch.
+    pub fn resolved_owner_of_pod(&self, pod: &Pod) -> Result<Owner, String> {
+        if let Some(rs) = self.replica_set_of_pod(pod) {
+            let Some(cached) = self
+                .objects
+                .replica_sets
+                .iter()
+                .find(|r| name(&r.metadata) == rs)
+            else {
+                return Err(format!("ReplicaSet {rs}"));
+            };
+            if let Some(d) = controller_of(&cached.metadata, "Deployment")
+                && !self
+                    .objects
+                    .deployments
+                    .iter()
+                    .any(|x| name(&x.metadata) == d)
+            {
+                return Err(format!("Deployment {d}"));
+            }
+        }
+        Ok(self.owner_of_pod(pod))
+    }
+
     pub fn pod(&self, pod_name: &str) -> Option<&'a Pod> {
         self.objects
             .pods

@@ -109,14 +109,22 @@ pub fn missing_or_stale(
     out
 }
 
-/// Warning: processes whose applied configuration revision is behind the newest any fresh
-/// process has applied (the change feed or the revision poll is not reaching them).
-pub fn config_behind(heartbeats: &[Heartbeat], stale_ms: i64, now: Timestamp) -> Vec<Diagnosis> {
+/// Warning: processes whose applied configuration revision is behind `current`, the database's
+/// revision now (the change feed or the revision poll is not reaching them). With `current`
+/// unknown, the newest revision any fresh process has applied stands in for it, which cannot see
+/// every process being behind.
+pub fn config_behind(
+    heartbeats: &[Heartbeat],
+    current: Option<i64>,
+    stale_ms: i64,
+    now: Timestamp,
+) -> Vec<Diagnosis> {
     let live: Vec<&Heartbeat> = heartbeats
         .iter()
         .filter(|h| fresh(h, stale_ms, now))
         .collect();
-    let Some(newest) = live.iter().map(|h| h.config_revision).max() else {
+    // A process may have applied a change made after `current` was read: the larger wins.
+    let Some(newest) = live.iter().map(|h| h.config_revision).chain(current).max() else {
         return Vec::new();
     };
     let behind: Vec<&&Heartbeat> = live.iter().filter(|h| h.config_revision < newest).collect();
@@ -127,8 +135,13 @@ pub fn config_behind(heartbeats: &[Heartbeat], stale_ms: i64, now: Timestamp) ->
         "config-revision-behind",
         Severity::Warning,
         format!(
-            "{} behind the newest configuration revision {newest}",
-            count(behind.len(), "gateway process is", "gateway processes are")
+            "{} behind the {} configuration revision {newest}",
+            count(behind.len(), "gateway process is", "gateway processes are"),
+            if current == Some(newest) {
+                "database's"
+            } else {
+                "newest"
+            }
         ),
         behind.iter().map(|h| h.instance.clone()).collect(),
         behind

@@ -16,10 +16,12 @@ use crate::report::{Heartbeat, TrafficSample};
 use tollgate_domain::Timestamp;
 use tollgate_domain::instances::{Diagnosis, Severity};
 
-/// Every diagnosis over a live view, most severe first.
+/// Every diagnosis over a live view, most severe first. `config_revision` is the database's
+/// configuration revision, when it could be read.
 pub fn all(
     index: &Index<'_>,
     heartbeats: &[Heartbeat],
+    config_revision: Option<i64>,
     traffic: &[TrafficSample],
     stale_ms: i64,
     now: Timestamp,
@@ -31,7 +33,7 @@ pub fn all(
     out.extend(pdb_double_coverage(index));
     out.extend(hpa_selector_overlap(index));
     out.extend(missing_or_stale(Some(index), heartbeats, stale_ms, now));
-    out.extend(config_behind(heartbeats, stale_ms, now));
+    out.extend(config_behind(heartbeats, config_revision, stale_ms, now));
     out.extend(mixed_versions(heartbeats, stale_ms, now));
     out.extend(cross_instance_traffic(Some(index), heartbeats, traffic));
     sort(&mut out);

@@ -33,17 +33,28 @@ fn selector_of(svc: &k8s_openapi::api::core::v1::Service) -> crate::selector::La
 
 /// Critical: a Service's EndpointSlices hold pods of more than one workload, at least one of
 /// them a gateway instance. Each instance's traffic is then spread over the others' pods.
+///
+/// Only owners found through the caches count. Each kind has its own watch, so during a
+/// rollout an EndpointSlice can name a pod the pod cache does not hold yet, or a pod whose new
+/// ReplicaSet has not arrived: such endpoints are listed as unresolved evidence of a finding
+/// that stands without them, and never make one.
 pub fn service_overlap(index: &Index<'_>) -> Vec<Diagnosis> {
     let mut out = Vec::new();
     for svc in &index.objects.services {
         let svc_name = name(&svc.metadata);
         let mut owners: BTreeMap<Owner, Vec<String>> = BTreeMap::new();
+        let mut unresolved: Vec<String> = Vec::new();
         for (pod_name, _ready) in index.endpoints_of(svc_name) {
-            let owner = match index.pod(pod_name) {
-                Some(p) => index.owner_of_pod(p),
-                None => Owner::Workload(format!("Pod/{pod_name} (not in the cache)")),
-            };
-            owners.entry(owner).or_default().push(pod_name.to_owned());
+            let resolved = index
+                .pod(pod_name)
+                .ok_or_else(|| "pod".to_owned())
+                .and_then(|p| index.resolved_owner_of_pod(p));
+            match resolved {
+                Ok(owner) => owners.entry(owner).or_default().push(pod_name.to_owned()),
+                Err(missing) => {
+                    unresolved.push(format!("{pod_name} ({missing} not in the cache yet)"))
+                }
+            }
         }
         let instances: Vec<String> = owners
             .keys()
@@ -80,6 +91,12 @@ pub fn service_overlap(index: &Index<'_>) -> Vec<Diagnosis> {
                 Owner::Workload(_) => String::new(),
             };
             evidence.push(format!("{}{through}: {}", owner.label(), pods.join(", ")));
+        }
+        if !unresolved.is_empty() {
+            evidence.push(format!(
+                "owner not resolved yet, not counted: {}",
+                unresolved.join(", ")
+            ));
         }
         let own = service_instance(svc).unwrap_or_else(|| svc_name.to_owned());
         let mut affected = instances.clone();
@@ -227,4 +244,83 @@ pub fn endpoint_count(index: &Index<'_>) -> Vec<Diagnosis> {
 fn owned(owner: Option<String>, mut d: Diagnosis) -> Diagnosis {
     d.owner = owner;
     d
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::fixtures as fx;
+    use crate::objects::Discovery;
+
+    /// Mid-rollout, as the caches can see it: claude's EndpointSlice already names a pod of the
+    /// new ReplicaSet (whose watch has not delivered it) and a pod the pod watch has not
+    /// delivered.
+    fn rollout_with_cache_lag() -> crate::Objects {
+        let mut o = fx::incident_fixed();
+        let labels = fx::gateway_labels("claude");
+        o.pods.push(fx::pod(
+            "claude-7c6b5a4d3-k8m2n",
+            "claude-7c6b5a4d3",
+            &labels,
+        ));
+        let mut pods = fx::pod_names("claude");
+        pods.push("claude-7c6b5a4d3-k8m2n".to_owned());
+        pods.push("claude-7c6b5a4d3-p4q5r".to_owned());
+        let refs: Vec<&str> = pods.iter().map(String::as_str).collect();
+        o.endpoint_slices
+            .retain(|s| s.metadata.name.as_deref() != Some("claude-x7k2p"));
+        o.endpoint_slices.push(fx::endpoint_slice("claude", &refs));
+        o
+    }
+
+    #[test]
+    fn endpoints_whose_owner_is_not_cached_yet_make_no_overlap() {
+        let o = rollout_with_cache_lag();
+        let index = Index::new(&o, &Discovery::default());
+        assert_eq!(index.endpoints_of("claude").len(), 5);
+        let found = service_overlap(&index);
+        assert!(found.is_empty(), "{found:#?}");
+
+        // Once the new ReplicaSet arrives, the pod is claude's own.
+        let mut o = o;
+        o.replica_sets.push(fx::replica_set(
+            "claude-7c6b5a4d3",
+            "claude",
+            &fx::gateway_labels("claude"),
+            1,
+        ));
+        let index = Index::new(&o, &Discovery::default());
+        assert!(service_overlap(&index).is_empty());
+    }
+
+    #[test]
+    fn a_real_overlap_stands_and_lists_the_unresolved_endpoints_apart() {
+        let mut o = rollout_with_cache_lag();
+        let slice = o
+            .endpoint_slices
+            .iter_mut()
+            .find(|s| s.metadata.name.as_deref() == Some("claude-x7k2p"))
+            .unwrap();
+        let mut other = fx::endpoint_slice("claude", &[&fx::pod_names("openai-eu")[0]]).endpoints;
+        slice.endpoints.append(&mut other);
+        let index = Index::new(&o, &Discovery::default());
+        let found = service_overlap(&index);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        let d = &found[0];
+        assert_eq!(d.severity, Severity::Critical);
+        assert_eq!(d.instances, vec!["claude", "openai-eu"]);
+        assert!(
+            d.title
+                .contains("pods of 2 instances (instance claude, instance openai-eu)"),
+            "{}",
+            d.title
+        );
+        assert_eq!(
+            d.evidence.last().unwrap(),
+            "owner not resolved yet, not counted: \
+             claude-7c6b5a4d3-k8m2n (ReplicaSet claude-7c6b5a4d3 not in the cache yet), \
+             claude-7c6b5a4d3-p4q5r (pod not in the cache yet)"
+        );
+    }
 }

@@ -4,7 +4,7 @@
 
 use crate::fixtures::{self as fx, INCIDENT_INSTANCES};
 use crate::report::{self, Access, Heartbeat, KindState, ReportSettings, TrafficSample};
-use crate::{Objects, objects::name};
+use crate::{Objects, diagnose, objects::name};
 use tollgate_domain::Timestamp;
 use tollgate_domain::instances::*;
 
@@ -55,6 +55,7 @@ fn live(o: &Objects, beats: &[Heartbeat], traffic: &[TrafficSample]) -> ClusterR
         o,
         &synced(),
         beats,
+        None,
         traffic,
         &ReportSettings::default(),
         NOW,
@@ -312,6 +313,7 @@ fn forbidden_core_resources_make_instances_unknown() {
         &o,
         &access,
         &[],
+        None,
         &[],
         &ReportSettings::default(),
         NOW,
@@ -344,6 +346,7 @@ fn forbidden_core_resources_make_instances_unknown() {
         &no_pdbs,
         &access,
         &heartbeats(&o),
+        None,
         &[],
         &ReportSettings::default(),
         NOW,
@@ -419,6 +422,7 @@ fn with_no_cluster_instances_come_from_heartbeats() {
     let r = report::build_off(
         "no kubeconfig",
         &beats,
+        None,
         &[],
         &ReportSettings::default(),
         NOW,
@@ -443,4 +447,66 @@ fn with_no_cluster_instances_come_from_heartbeats() {
             .all(|p| !p.from_kubernetes && p.heartbeat.as_ref().unwrap().stale)
     );
     assert_eq!(codes(&r), vec![("heartbeat-stale", Severity::Warning)]);
+}
+
+#[test]
+fn processes_behind_the_databases_revision_are_found_even_when_all_are() {
+    let o = fx::incident_fixed();
+    let beats = heartbeats(&o); // every process on revision 7
+    let at = |revision: Option<i64>| {
+        report::build_live(
+            "tollgate",
+            &o,
+            &synced(),
+            &beats,
+            revision,
+            &[],
+            &ReportSettings::default(),
+            NOW,
+        )
+    };
+    assert!(at(Some(7)).diagnoses.is_empty());
+    // Unknown: the newest heartbeat stands in, and equal revisions say nothing.
+    assert!(at(None).diagnoses.is_empty());
+
+    let r = at(Some(9));
+    assert_eq!(
+        codes(&r),
+        vec![("config-revision-behind", Severity::Warning)]
+    );
+    let d = &r.diagnoses[0];
+    assert_eq!(
+        d.title,
+        "9 gateway processes are behind the database's configuration revision 9"
+    );
+    assert_eq!(d.instances, vec!["batch", "claude", "openai-eu"]);
+    assert_eq!(d.evidence.len(), 9);
+    assert!(d.evidence.iter().all(|e| e.ends_with("revision 7")));
+    for i in &r.instances {
+        assert_eq!(i.worst_diagnosis().unwrap().code, "config-revision-behind");
+    }
+
+    // A process that applied a change made after the revision was read is not behind; the
+    // others are behind it.
+    let mut ahead = beats.clone();
+    ahead[0].config_revision = 8;
+    let d = &diagnose::config_behind(&ahead, Some(7), 30_000, NOW)[0];
+    assert!(
+        d.title
+            .starts_with("8 gateway processes are behind the newest configuration revision 8")
+    );
+
+    // Without a cluster too.
+    let off = report::build_off(
+        "no kubeconfig",
+        &beats,
+        Some(9),
+        &[],
+        &ReportSettings::default(),
+        NOW,
+    );
+    assert_eq!(
+        codes(&off),
+        vec![("config-revision-behind", Severity::Warning)]
+    );
 }

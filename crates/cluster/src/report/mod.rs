@@ -88,12 +88,18 @@ fn problems(access: &Access) -> Vec<String> {
         .collect()
 }
 
-/// The report from the watches' objects.
+/// The report from the watches' objects. `config_revision` is the database's configuration
+/// revision now (`None` when unknown), which every process should have applied.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a pure function of plain inputs, one per source; each has its own type"
+)]
 pub fn build_live(
     namespace: &str,
     objects: &crate::Objects,
     access: &Access,
     heartbeats: &[Heartbeat],
+    config_revision: Option<i64>,
     traffic: &[TrafficSample],
     settings: &ReportSettings,
     now: Timestamp,
@@ -102,6 +108,7 @@ pub fn build_live(
     let mut diagnoses = diagnose::all(
         &index,
         heartbeats,
+        config_revision,
         traffic,
         settings.heartbeat_stale_ms,
         now,
@@ -266,13 +273,19 @@ pub fn build_live(
 pub fn build_off(
     reason: &str,
     heartbeats: &[Heartbeat],
+    config_revision: Option<i64>,
     traffic: &[TrafficSample],
     settings: &ReportSettings,
     now: Timestamp,
 ) -> ClusterReport {
     let stale = settings.heartbeat_stale_ms;
     let mut diagnoses = diagnose::missing_or_stale(None, heartbeats, stale, now);
-    diagnoses.extend(diagnose::config_behind(heartbeats, stale, now));
+    diagnoses.extend(diagnose::config_behind(
+        heartbeats,
+        config_revision,
+        stale,
+        now,
+    ));
     diagnoses.extend(diagnose::mixed_versions(heartbeats, stale, now));
     diagnoses.extend(diagnose::cross_instance_traffic(None, heartbeats, traffic));
     diagnose::sort(&mut diagnoses);

@@ -38,6 +38,7 @@ fn report(w: &Watches) -> ClusterReport {
         &w.objects(),
         &w.access(),
         &[],
+        None,
         &[],
         &ReportSettings::default(),
         Timestamp(fx::CREATED_MS + 10_000),
@@ -142,10 +143,12 @@ async fn lists_then_follows_watch_events_and_the_health_model_updates() {
     assert!(row.oom_killed);
     assert_eq!(row.health.state, HealthState::Degraded);
 
-    // All of that came by the watch: one list per resource.
-    assert_eq!(api.lists("deployments"), 1);
-    assert_eq!(api.lists("pods"), 1);
-    assert!(api.watches("pods") >= 1);
+    // All of that came by the watch: one list and one watch stream per resource, never
+    // re-listed or re-opened.
+    for plural in ["deployments", "endpointslices", "pods"] {
+        assert_eq!(api.lists(plural), 1, "{plural} lists");
+        assert_eq!(api.watches(plural), 1, "{plural} watches");
+    }
 }
 
 #[tokio::test]

@@ -3,6 +3,21 @@
 {{- .Release.Name | trunc 40 | trimSuffix "-" -}}
 {{- end -}}
 
+{{/*
+A gateway instance's object name (Deployment, Service, HPA, PDB): `<fullname>-<instance>`. A
+Service name is a DNS label of at most 63 characters: the fullname has at most 40 and
+values.schema.json caps instance names at 22. Names are never truncated here, since two
+instances cut to one name would share objects; a name too long (schema skipped) fails the
+render. Called with (dict "root" $ "name" <instance name>).
+*/}}
+{{- define "tollgate.instanceFullname" -}}
+{{- $name := printf "%s-%s" (include "tollgate.fullname" .root) .name -}}
+{{- if gt (len $name) 63 -}}
+{{- fail (printf "instance %q: object name %q is longer than 63 characters; shorten the instance or release name" .name $name) -}}
+{{- end -}}
+{{- $name -}}
+{{- end -}}
+
 {{- define "tollgate.image" -}}
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
 {{- end -}}
