@@ -3,8 +3,8 @@
 use crate::components::layout::Shell;
 use crate::pages::{
     account::ChangePasswordPage, audit::AuditPage, dashboard::DashboardPage,
-    instance::InstancePage, instances::InstancesPage, not_found::NotFoundPage, planned,
-    signin::SignInPage, users::UsersPage,
+    instance::InstancePage, instances::InstancesPage, log_detail::LogDetailPage, logs::LogsPage,
+    not_found::NotFoundPage, planned, signin::SignInPage, spend::SpendPage, users::UsersPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -59,8 +59,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("teams") view=planned::TeamsPage/>
                     <Route path=path!("users") view=UsersPage/>
                     <Route path=path!("routes") view=planned::RoutesPage/>
-                    <Route path=path!("spend") view=planned::SpendPage/>
-                    <Route path=path!("logs") view=planned::LogsPage/>
+                    <Route path=path!("spend") view=SpendPage/>
+                    <Route path=path!("logs") view=LogsPage/>
+                    <Route path=path!("logs/:id") view=LogDetailPage/>
                     <Route path=path!("instances") view=InstancesPage/>
                     <Route path=path!("instances/:name") view=InstancePage/>
                     <Route path=path!("audit") view=AuditPage/>

@@ -1,6 +1,9 @@
 //! The Tollgate portal: pages, components and server functions, rendered on the server (`ssr`)
 //! and hydrated in the browser (`hydrate`).
 
+// The views' static types nest deeply (the dashboard's panels); the default 128 is too few.
+#![recursion_limit = "256"]
+
 pub mod app;
 pub mod components;
 pub mod error;

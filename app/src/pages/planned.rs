@@ -36,24 +36,6 @@ pub fn RoutesPage() -> impl IntoView {
 }
 
 #[component]
-pub fn SpendPage() -> impl IntoView {
-    view! {
-        <PageHeader title="Spend" description="What each key, team, model and instance costs over time."/>
-        <EmptyState headline="No spend has been recorded yet."
-            coming=&["Charts by hour, day or month, grouped by key, team, user, model, provider or instance.", "A table under the chart and CSV export."]/>
-    }
-}
-
-#[component]
-pub fn LogsPage() -> impl IntoView {
-    view! {
-        <PageHeader title="Logs" description="Every request the gateway served."/>
-        <EmptyState headline="No requests have been logged yet."
-            coming=&["Filters by time, key, team, model, instance, pod, status and latency.", "A detail view per request: route, deployments tried, tokens, cost, timings."]/>
-    }
-}
-
-#[component]
 pub fn SettingsPage() -> impl IntoView {
     view! {
         <PageHeader title="Settings" description="Credentials, price overrides and instances."/>

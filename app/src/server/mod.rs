@@ -1,6 +1,7 @@
 //! The portal's server side: state, sessions, passwords, sign-in throttling and CSRF checks.
 //! Compiled only with the `ssr` feature; server functions and the `tollgate` binary use it.
 
+pub mod analytics;
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;

@@ -3,6 +3,7 @@
 //! Nothing here does I/O: no tokio, sqlx or axum. Ids and secrets are generated only
 //! with the `gen` feature, which needs an OS random source.
 
+pub mod analytics;
 pub mod authz;
 pub mod budget;
 pub mod ids;

@@ -67,6 +67,68 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// `2026-11-22`
+    pub fn display_date(self) -> String {
+        let c = self.to_civil();
+        format!("{:04}-{:02}-{:02}", c.year, c.month, c.day)
+    }
+
+    /// Reads a time as people and scripts write it: milliseconds since the epoch (`1732240000000`),
+    /// a UTC date (`2026-11-22`, meaning its midnight), or an RFC 3339 time in UTC
+    /// (`2026-11-22T03:35Z`, `2026-11-22T03:35:46Z`; the `Z` may be left out). `None` otherwise.
+    pub fn parse(input: &str) -> Option<Timestamp> {
+        let s = input.trim();
+        if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && s.len() > 8 {
+            return s.parse::<i64>().ok().map(Timestamp);
+        }
+        let (date, time) = match s.split_once(['T', ' ']) {
+            Some((d, t)) => (d, Some(t.strip_suffix('Z').unwrap_or(t))),
+            None => (s, None),
+        };
+        let mut parts = date.split('-');
+        let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
+            return None;
+        }
+        let number = |t: &str| -> Option<u32> {
+            (t.bytes().all(|b| b.is_ascii_digit())).then(|| t.parse().ok())?
+        };
+        let (year, month, day) = (i64::from(number(y)?), number(m)?, number(d)?);
+        if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+            return None;
+        }
+        let mut ms = days_from_civil(year, month, day) * MS_PER_DAY;
+        if let Some(t) = time {
+            let mut hms = t.split(':');
+            let h = number(hms.next().filter(|x| x.len() == 2)?)?;
+            let min = number(hms.next().filter(|x| x.len() == 2)?)?;
+            let sec = match hms.next() {
+                Some(x) if x.len() == 2 => number(x)?,
+                Some(_) => return None,
+                None => 0,
+            };
+            if hms.next().is_some() || h > 23 || min > 59 || sec > 59 {
+                return None;
+            }
+            ms += i64::from(h) * MS_PER_HOUR
+                + i64::from(min) * MS_PER_MINUTE
+                + i64::from(sec) * MS_PER_SECOND;
+        }
+        Some(Timestamp(ms))
+    }
+}
+
+/// Days in a month of the proleptic Gregorian calendar.
+pub fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
 impl fmt::Display for Timestamp {
     /// RFC 3339 in UTC with seconds: `2026-11-22T03:35:46Z`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -135,6 +197,38 @@ mod tests {
         for days in (-200_000..200_000).step_by(7) {
             let (y, m, d) = civil_from_days(days);
             assert_eq!(days_from_civil(y, m, d), days);
+        }
+    }
+
+    #[test]
+    fn parses_dates_times_and_milliseconds() {
+        let t = Timestamp(1_709_210_096_000);
+        assert_eq!(Timestamp::parse("2024-02-29T12:34:56Z"), Some(t));
+        assert_eq!(Timestamp::parse("2024-02-29 12:34:56"), Some(t));
+        assert_eq!(Timestamp::parse("1709210096000"), Some(t));
+        assert_eq!(Timestamp::parse("2024-02-29"), Some(t.start_of_day()));
+        assert_eq!(
+            Timestamp::parse("2024-02-29T12:34Z"),
+            Some(Timestamp(1_709_210_040_000))
+        );
+        assert_eq!(t.display_date(), "2024-02-29");
+        for bad in [
+            "",
+            "2023-02-29",
+            "2024-13-01",
+            "2024-00-10",
+            "2024-1-01",
+            "24-01-01",
+            "2024-01-01T24:00Z",
+            "2024-01-01T12:60Z",
+            "2024-01-01T1:00",
+            "yesterday",
+            "2024-01-01T12:00:00+02:00",
+            "-5",
+            "1e12",
+            "2024-01-01-01",
+        ] {
+            assert_eq!(Timestamp::parse(bad), None, "{bad:?}");
         }
     }
 

@@ -91,6 +91,44 @@ pub struct SpendRecord {
     pub user_window: i64,
 }
 
+impl SpendRecord {
+    /// A successful request of `route_model` with nothing else known: no owner, no tokens, no
+    /// cost, no latency, lifetime windows. Callers set the rest with struct update syntax.
+    pub fn new(
+        request_id: impl Into<String>,
+        ts: Timestamp,
+        instance: impl Into<String>,
+        pod: impl Into<String>,
+        route_model: impl Into<String>,
+    ) -> SpendRecord {
+        SpendRecord {
+            request_id: request_id.into(),
+            ts,
+            key_id: None,
+            team_id: None,
+            user_id: None,
+            instance: instance.into(),
+            pod: pod.into(),
+            route_model: route_model.into(),
+            upstream_model: None,
+            provider: None,
+            deployment_id: None,
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            cached_tokens: 0,
+            cost: Micros(0),
+            latency_ms: None,
+            ttft_ms: None,
+            status: 200,
+            error_kind: None,
+            unpriced: false,
+            key_window: 0,
+            team_window: 0,
+            user_window: 0,
+        }
+    }
+}
+
 /// A budget-window counter that a write moved, with its value before and after (so exactly
 /// one writer sees a soft budget being crossed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,6 +11,7 @@ use crate::types::{
 };
 use async_trait::async_trait;
 use tokio::sync::broadcast;
+use tollgate_domain::analytics::{LogEntry, LogPage, LogQuery, Rollup, RollupRow, SpendQuery};
 use tollgate_domain::authz::{GlobalRole, TeamRole};
 use tollgate_domain::model::{AuditEntry, Team, TeamMember, User, VirtualKey};
 use tollgate_domain::routing::{Credential, Route};
@@ -164,7 +165,9 @@ pub trait Store: Send + Sync + 'static {
     // The spend pipeline.
     /// Writes a batch in one transaction: spend log rows (a request id already present is
     /// skipped, so replaying a batch never counts twice), then, for the rows newly written only,
-    /// the spend of their keys, teams and users, the budget-window counters and the daily rollup.
+    /// the spend of their keys, teams and users, the budget-window counters and the daily and
+    /// hourly rollups (by key, team, user, model, instance, provider and deployment, with a
+    /// latency histogram).
     async fn record_spend(&self, batch: &[SpendRecord], now: Timestamp) -> Result<SpendWrite>;
     /// Window counters changed after `updated_after` whose window started at or after
     /// `min_window_start`, plus lifetime counters (window 0) changed after `updated_after`.
@@ -180,6 +183,27 @@ pub trait Store: Send + Sync + 'static {
     async fn pod_traffic(&self, since: Timestamp) -> Result<Vec<PodTraffic>>;
     /// Totals of the raw log and of the rollup, for consistency checks.
     async fn spend_totals(&self) -> Result<(SpendTotals, SpendTotals)>;
+
+    // Spend analytics and the request log.
+    /// Rollup rows of `rollup` whose bucket starts in `[rollup.bucket_start(query.from),
+    /// query.to)`, narrowed by `query.filters`, one row per (bucket, value of `query.group_by`),
+    /// ordered by bucket then group (byte-wise; no group first). `query.granularity` is not read:
+    /// the caller folds the rows into its buckets ([`tollgate_domain::analytics::assemble`]).
+    ///
+    /// `group` is the value as text (a uuid's canonical text for key, team, user and
+    /// deployment); `None` for rows without one ('' or the nil uuid) or when not grouped.
+    /// `label` is a key's alias (else its masked form), a team's name, a user's email, a
+    /// deployment's `<provider>/<upstream_model>`; `None` when the object is gone, and for the
+    /// other groupings.
+    async fn spend_rollup(&self, rollup: Rollup, query: &SpendQuery) -> Result<Vec<RollupRow>>;
+    /// One page of the request log, newest first (`(ts, request_id)` descending), filtered;
+    /// `next` is set when more rows may follow. `query.after` continues strictly after (older
+    /// than) that row: keyset pagination, as cheap on the last page as on the first. The model
+    /// filter matches the model asked for (`route_model`). `query` is not validated here.
+    async fn list_spend_logs(&self, query: &LogQuery) -> Result<LogPage>;
+    /// One request of the log by its request id; `NotFound` when absent (or removed by
+    /// retention). `key_label` as in [`Store::list_spend_logs`].
+    async fn get_spend_log(&self, request_id: &str) -> Result<LogEntry>;
 
     // Budgets and limits of teams and users (keys carry theirs).
     /// Every team and user with a budget or limit set.

@@ -9,6 +9,8 @@
 #[path = "conformance/harness.rs"]
 mod harness;
 
+#[path = "conformance/analytics.rs"]
+mod analytics;
 #[path = "conformance/audit.rs"]
 mod audit;
 #[path = "conformance/changes.rs"]
@@ -23,6 +25,8 @@ mod gateway;
 mod hostile;
 #[path = "conformance/keys.rs"]
 mod keys;
+#[path = "conformance/request_log.rs"]
+mod request_log;
 #[path = "conformance/routes.rs"]
 mod routes;
 #[path = "conformance/sessions.rs"]

@@ -1,6 +1,9 @@
-//! The admin REST API under `/api/v1` (master key as bearer, or an admin session). The portal
+//! The admin REST API under `/api/v1` (master key as bearer, or a session). The portal
 //! issue grows it to keys, teams, routes and credentials; its error shape is fixed here.
-//! `/api/v1/instances` serves the instance health report for alerting scripts.
+//! `/api/v1/instances` serves the instance health report for alerting scripts; `/api/v1/spend`
+//! and `/api/v1/logs` (module [`spend`]) the analytics. `/api/v1/openapi.json` describes it all.
+
+mod spend;
 
 use axum::extract::{Query, Request, State};
 use axum::response::{IntoResponse, Json, Response};
@@ -18,6 +21,8 @@ pub fn router(state: PortalState) -> Router {
         .route("/api/v1/users", get(list_users))
         .route("/api/v1/instances", get(list_instances))
         .route("/api/v1/instances/{name}", get(get_instance))
+        .route("/api/v1/openapi.json", get(get_openapi))
+        .merge(spend::routes())
         .route("/api/v1/{*rest}", axum::routing::any(not_found))
         .with_state(state)
 }
@@ -94,6 +99,31 @@ impl From<tollgate_store::Error> for ApiError {
             }
         }
     }
+}
+
+impl From<tollgate_app::error::AppError> for ApiError {
+    fn from(e: tollgate_app::error::AppError) -> Self {
+        use tollgate_app::error::AppError as E;
+        match e {
+            E::Unauthenticated => ApiError::Unauthenticated,
+            E::Forbidden | E::CrossSite => ApiError::Forbidden,
+            E::Invalid(f) => ApiError::BadRequest(format!("{}: {}", f.field, f.message)),
+            E::Conflict(m) => ApiError::BadRequest(m),
+            E::NotFound => ApiError::NotFound,
+            E::Unavailable => ApiError::Unavailable,
+            E::BadCredentials | E::TooManyAttempts(_) | E::Transport(_) | E::Internal => {
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+/// The OpenAPI 3.1 description of this API, kept beside the handlers and checked by a test
+/// against the routes they serve.
+pub const OPENAPI: &str = include_str!("api/openapi.json");
+
+async fn get_openapi() -> Response {
+    ([(http::header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
 fn principal(p: Option<Extension<Principal>>) -> Result<Principal, ApiError> {

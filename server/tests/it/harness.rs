@@ -295,3 +295,53 @@ pub fn write_config(dir: &std::path::Path, api_base: &str, upstream_model: &str)
     );
     std::fs::write(dir.join("tollgate.toml"), toml).unwrap();
 }
+
+/// Creates a key with `tollgate keys create FLAGS` on this database; returns the secret.
+pub fn create_key(db_url: &str, flags: &[&str]) -> String {
+    let mut args = vec!["keys", "create"];
+    args.extend_from_slice(flags);
+    let out = command(&args)
+        .env("TOLLGATE_DATABASE_URL", db_url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("key:"))
+        .map(|k| k.trim().to_owned())
+        .unwrap()
+}
+
+/// One chat request for `model`; returns the status.
+pub async fn ask(base: &str, key: &str, model: &str) -> u16 {
+    reqwest::Client::new()
+        .post(format!("{base}/v1/chat/completions"))
+        .bearer_auth(key)
+        .json(&json!({"model": model, "max_tokens": COMPLETION_TOKENS, "messages": [{"role": "user", "content": "ping"}]}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Waits until the gateway knows the key: a request for a model nobody serves answers 404
+/// (after authentication, before any limit is charged).
+pub async fn wait_for_key(base: &str, key: &str) {
+    for _ in 0..100 {
+        if ask(base, key, "no-such-model").await == 404 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{base} never learned the key");
+}
+
+/// The Redis the test command started (or `TEST_REDIS_URL`).
+pub fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}

@@ -21,7 +21,10 @@ pub(crate) mod audit;
 pub(crate) mod credentials;
 pub(crate) mod gateway;
 pub(crate) mod keys;
+pub(crate) mod limits;
+pub(crate) mod logs;
 pub(crate) mod meta;
+pub(crate) mod rollups;
 pub(crate) mod routes;
 pub(crate) mod sessions;
 pub(crate) mod spend;
@@ -107,6 +110,9 @@ macro_rules! store_ops {
         $crate::ops::routes::route_ops!();
         $crate::ops::credentials::credential_ops!();
         $crate::ops::spend::spend_ops!();
+        $crate::ops::rollups::rollup_ops!();
+        $crate::ops::logs::log_ops!();
+        $crate::ops::limits::limit_ops!();
     };
 }
 pub(crate) use store_ops;
@@ -402,6 +408,25 @@ macro_rules! impl_store {
                 &self,
             ) -> $crate::Result<($crate::SpendTotals, $crate::SpendTotals)> {
                 $ops::spend_totals(&self.pool).await
+            }
+            async fn spend_rollup(
+                &self,
+                rollup: tollgate_domain::analytics::Rollup,
+                query: &tollgate_domain::analytics::SpendQuery,
+            ) -> $crate::Result<Vec<tollgate_domain::analytics::RollupRow>> {
+                $ops::spend_rollup(&self.pool, rollup, query).await
+            }
+            async fn list_spend_logs(
+                &self,
+                query: &tollgate_domain::analytics::LogQuery,
+            ) -> $crate::Result<tollgate_domain::analytics::LogPage> {
+                $ops::list_spend_logs(&self.pool, query).await
+            }
+            async fn get_spend_log(
+                &self,
+                request_id: &str,
+            ) -> $crate::Result<tollgate_domain::analytics::LogEntry> {
+                $ops::get_spend_log(&self.pool, request_id).await
             }
             async fn list_limit_holders(&self) -> $crate::Result<Vec<$crate::LimitHolder>> {
                 $ops::list_limit_holders(&self.pool).await

@@ -1,16 +1,14 @@
-//! Queries of the spend pipeline: the batch write, window counters, retention, limit holders
-//! and price overrides.
+//! Queries of the spend pipeline: the batch write, window counters, retention and the
+//! consistency check. The rollups it feeds are in [`crate::ops::rollups`].
 
+use crate::ops::rollups::Rollups;
 use crate::spend_types::{Scope, SpendRecord};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
-/// Rows per multi-row `INSERT`: 20 columns x 1000 rows stays under SQLite's 32766 parameters
-/// and Postgres's 65535.
+/// Rows per multi-row `INSERT`: the widest row (a rollup row, 25 columns; a spend log row has
+/// 20) x 1000 stays under SQLite's 32766 parameters and Postgres's 65535.
 pub(crate) const CHUNK: usize = 1000;
-
-/// One row of `spend_daily`: (day, key, team, user, model, instance).
-pub(crate) type DailyKey = (i64, Uuid, Uuid, Uuid, String, String);
 
 /// What the newly written rows of a batch add to counters, in a fixed order (so two writers
 /// lock rows in the same order and cannot deadlock on Postgres).
@@ -21,14 +19,13 @@ pub(crate) struct Aggregate {
     pub teams: BTreeMap<Uuid, i64>,
     pub users: BTreeMap<Uuid, i64>,
     pub windows: BTreeMap<(Scope, Uuid, i64), i64>,
-    /// requests, prompt tokens, completion tokens, cost, errors.
-    pub daily: BTreeMap<DailyKey, [i64; 5]>,
+    /// `spend_daily` and `spend_hourly`.
+    pub rollups: Rollups,
 }
 
 impl Aggregate {
     pub(crate) fn add(&mut self, r: &SpendRecord) {
         let cost = r.cost.0;
-        let nil = Uuid::nil();
         let key = r.key_id.map(|k| k.0);
         let team = r.team_id.map(|t| t.0);
         let user = r.user_id.map(|u| u.0);
@@ -52,21 +49,7 @@ impl Aggregate {
                 *self.windows.entry((scope, id, window)).or_default() += cost;
             }
         }
-        let day = tollgate_domain::Timestamp(r.ts.0).start_of_day().0;
-        let d = self.daily.entry((
-            day,
-            key.unwrap_or(nil),
-            team.unwrap_or(nil),
-            user.unwrap_or(nil),
-            r.route_model.clone(),
-            r.instance.clone(),
-        ));
-        let v = d.or_default();
-        v[0] += 1;
-        v[1] += r.prompt_tokens;
-        v[2] += r.completion_tokens;
-        v[3] = v[3].saturating_add(cost);
-        v[4] += i64::from(r.status >= 400);
+        self.rollups.add(r);
     }
 }
 
@@ -213,37 +196,12 @@ macro_rules! spend_ops {
                     });
                 }
             }
-            let daily: Vec<_> = agg.daily.iter().collect();
-            for chunk in daily.chunks(CHUNK) {
-                let mut q = sqlx::QueryBuilder::<Db>::new(
-                    "INSERT INTO spend_daily (day, key_id, team_id, user_id, model, instance, \
-                     requests, prompt_tokens, completion_tokens, cost, errors) ",
-                );
-                q.push_values(chunk, |mut b, ((day, key, team, user, model, instance), v)| {
-                    b.push_bind(*day)
-                        .push_bind(id_arg(*key))
-                        .push_bind(id_arg(*team))
-                        .push_bind(id_arg(*user))
-                        .push_bind(model.clone())
-                        .push_bind(instance.clone())
-                        .push_bind(v[0])
-                        .push_bind(v[1])
-                        .push_bind(v[2])
-                        .push_bind(v[3])
-                        .push_bind(v[4]);
-                });
-                q.push(
-                    " ON CONFLICT (day, key_id, team_id, user_id, model, instance) DO UPDATE SET \
-                     requests = spend_daily.requests + excluded.requests, \
-                     prompt_tokens = spend_daily.prompt_tokens + excluded.prompt_tokens, \
-                     completion_tokens = spend_daily.completion_tokens + excluded.completion_tokens, \
-                     cost = spend_daily.cost + excluded.cost, \
-                     errors = spend_daily.errors + excluded.errors",
-                );
-                q.build()
-                    .execute(&mut *tx)
-                    .await
-                    .map_err($crate::Error::db)?;
+            // Daily first, then hourly, each in key order: the same lock order in every writer.
+            for rollup in [
+                tollgate_domain::analytics::Rollup::Daily,
+                tollgate_domain::analytics::Rollup::Hourly,
+            ] {
+                write_rollup(&mut tx, rollup, agg.rollups.of(rollup)).await?;
             }
             tx.commit().await.map_err($crate::Error::db)?;
             Ok($crate::SpendWrite { inserted, windows })
@@ -360,164 +318,6 @@ macro_rules! spend_ops {
             .await
             .map_err($crate::Error::db)?;
             Ok((read(&logs)?, read(&rollup)?))
-        }
-
-        pub(crate) async fn list_limit_holders(
-            pool: &sqlx::Pool<Db>,
-        ) -> $crate::Result<Vec<$crate::LimitHolder>> {
-            use $crate::rows::DbRow as _;
-            let mut out = Vec::new();
-            for (scope, sql) in [
-                (
-                    $crate::Scope::Team,
-                    "SELECT id, max_budget, budget_duration, soft_budget, rpm_limit, tpm_limit, \
-                     max_parallel, created_at FROM teams WHERE max_budget IS NOT NULL OR \
-                     soft_budget IS NOT NULL OR rpm_limit IS NOT NULL OR tpm_limit IS NOT NULL \
-                     OR max_parallel IS NOT NULL ORDER BY id",
-                ),
-                (
-                    $crate::Scope::User,
-                    "SELECT id, max_budget, budget_duration, soft_budget, NULL AS rpm_limit, \
-                     NULL AS tpm_limit, NULL AS max_parallel, created_at FROM users \
-                     WHERE max_budget IS NOT NULL OR soft_budget IS NOT NULL ORDER BY id",
-                ),
-            ] {
-                for row in sqlx::query(sql)
-                    .fetch_all(pool)
-                    .await
-                    .map_err($crate::Error::db)?
-                {
-                    out.push($crate::LimitHolder {
-                        scope,
-                        id: row.uuid("id")?,
-                        limits: $crate::Limits {
-                            max_budget: row.opt_int("max_budget")?.map(tollgate_domain::Micros),
-                            budget_duration: row.opt_text("budget_duration")?,
-                            soft_budget: row.opt_int("soft_budget")?.map(tollgate_domain::Micros),
-                            rpm_limit: row.opt_int("rpm_limit")?,
-                            tpm_limit: row.opt_int("tpm_limit")?,
-                            max_parallel: row.opt_int("max_parallel")?,
-                        },
-                        created_at: row.ts("created_at")?,
-                    });
-                }
-            }
-            Ok(out)
-        }
-
-        pub(crate) async fn set_limits(
-            pool: &sqlx::Pool<Db>,
-            scope: $crate::Scope,
-            id: uuid::Uuid,
-            l: &$crate::Limits,
-            now: tollgate_domain::Timestamp,
-        ) -> $crate::Result<()> {
-            let rates = |sql| {
-                sqlx::query(sql)
-                    .bind(id_arg(id))
-                    .bind(l.max_budget.map(|m| m.0))
-                    .bind(l.budget_duration.as_deref())
-                    .bind(l.soft_budget.map(|m| m.0))
-                    .bind(l.rpm_limit)
-                    .bind(l.tpm_limit)
-                    .bind(l.max_parallel)
-                    .bind(now.0)
-            };
-            let query = match scope {
-                $crate::Scope::Key => rates(
-                    "UPDATE virtual_keys SET max_budget = $2, budget_duration = $3, \
-                     soft_budget = $4, rpm_limit = $5, tpm_limit = $6, max_parallel = $7, \
-                     updated_at = $8, version = version + 1 WHERE id = $1",
-                ),
-                $crate::Scope::Team => rates(
-                    "UPDATE teams SET max_budget = $2, budget_duration = $3, soft_budget = $4, \
-                     rpm_limit = $5, tpm_limit = $6, max_parallel = $7, updated_at = $8 \
-                     WHERE id = $1",
-                ),
-                $crate::Scope::User => {
-                    if l.rpm_limit.is_some() || l.tpm_limit.is_some() || l.max_parallel.is_some()
-                    {
-                        return Err($crate::Error::Conflict(
-                            "a user has a budget only: set rate limits on keys and teams"
-                                .to_owned(),
-                        ));
-                    }
-                    sqlx::query(
-                        "UPDATE users SET max_budget = $2, budget_duration = $3, \
-                         soft_budget = $4, updated_at = $5 WHERE id = $1",
-                    )
-                    .bind(id_arg(id))
-                    .bind(l.max_budget.map(|m| m.0))
-                    .bind(l.budget_duration.as_deref())
-                    .bind(l.soft_budget.map(|m| m.0))
-                    .bind(now.0)
-                }
-            };
-            let done = query.execute(pool).await.map_err($crate::Error::db)?;
-            $crate::ops::one_row(done.rows_affected())
-        }
-
-        pub(crate) async fn list_model_prices(
-            pool: &sqlx::Pool<Db>,
-        ) -> $crate::Result<Vec<$crate::ModelPrice>> {
-            use $crate::rows::DbRow as _;
-            sqlx::query(
-                "SELECT model_pattern, input_price_per_mtok, output_price_per_mtok, \
-                 cached_input_price_per_mtok, updated_at FROM model_prices \
-                 WHERE source = 'admin' ORDER BY model_pattern",
-            )
-            .fetch_all(pool)
-            .await
-            .map_err($crate::Error::db)?
-            .iter()
-            .map(|row| {
-                Ok($crate::ModelPrice {
-                    pattern: row.text("model_pattern")?,
-                    input_per_mtok: tollgate_domain::Micros(row.int("input_price_per_mtok")?),
-                    output_per_mtok: tollgate_domain::Micros(row.int("output_price_per_mtok")?),
-                    cached_input_per_mtok: row
-                        .opt_int("cached_input_price_per_mtok")?
-                        .map(tollgate_domain::Micros),
-                    updated_at: row.ts("updated_at")?,
-                })
-            })
-            .collect()
-        }
-
-        pub(crate) async fn upsert_model_price(
-            pool: &sqlx::Pool<Db>,
-            p: &$crate::ModelPrice,
-        ) -> $crate::Result<()> {
-            sqlx::query(
-                "INSERT INTO model_prices (model_pattern, input_price_per_mtok, \
-                 output_price_per_mtok, cached_input_price_per_mtok, source, updated_at) \
-                 VALUES ($1, $2, $3, $4, 'admin', $5) ON CONFLICT (model_pattern) DO UPDATE SET \
-                 input_price_per_mtok = excluded.input_price_per_mtok, \
-                 output_price_per_mtok = excluded.output_price_per_mtok, \
-                 cached_input_price_per_mtok = excluded.cached_input_price_per_mtok, \
-                 source = 'admin', updated_at = excluded.updated_at",
-            )
-            .bind(&p.pattern)
-            .bind(p.input_per_mtok.0)
-            .bind(p.output_per_mtok.0)
-            .bind(p.cached_input_per_mtok.map(|m| m.0))
-            .bind(p.updated_at.0)
-            .execute(pool)
-            .await
-            .map_err($crate::Error::db)?;
-            Ok(())
-        }
-
-        pub(crate) async fn delete_model_price(
-            pool: &sqlx::Pool<Db>,
-            pattern: &str,
-        ) -> $crate::Result<()> {
-            let done = sqlx::query("DELETE FROM model_prices WHERE model_pattern = $1")
-                .bind(pattern)
-                .execute(pool)
-                .await
-                .map_err($crate::Error::db)?;
-            $crate::ops::one_row(done.rows_affected())
         }
     };
 }

@@ -1,0 +1,193 @@
+//! Spend analytics behind the dashboard, the spend page, the request log and `/api/v1/spend`
+//! and `/api/v1/logs`: who may see which team's numbers, and the rollup reads. Server functions
+//! and the REST API both call these, so the two can never disagree on what someone may see.
+
+use crate::error::AppError;
+use tollgate_domain::analytics::{
+    DASHBOARD_TOP, Dashboard, Granularity, GroupBy, LogEntry, LogPage, LogQuery, QueryError,
+    Rollup, SpendFilters, SpendMetrics, SpendQuery, SpendSeries, assemble,
+};
+use tollgate_domain::time::MS_PER_DAY;
+use tollgate_domain::{Action, Actor, Target, TeamId, Timestamp};
+use tollgate_store::Store;
+
+impl From<QueryError> for AppError {
+    fn from(e: QueryError) -> Self {
+        AppError::invalid(e.field, e.message)
+    }
+}
+
+/// The team an actor's spend questions are limited to. People who read everything (admins,
+/// viewers, the master key) get what they asked for (`None`: every team). Everyone else reads
+/// one team they belong to: the one asked for, else their first; a team that is not theirs is
+/// refused, so changing an id in a request never reaches another team's numbers.
+pub fn spend_scope(actor: &Actor, asked: Option<TeamId>) -> Result<Option<TeamId>, AppError> {
+    if actor.allows(Action::ReadSpend, Target::Global) {
+        return Ok(asked);
+    }
+    let team = match asked {
+        Some(t) => t,
+        None => actor
+            .teams
+            .first()
+            .map(|(t, _)| *t)
+            .ok_or(AppError::Forbidden)?,
+    };
+    actor.authorize(Action::ReadSpend, Target::Team(team))?;
+    Ok(Some(team))
+}
+
+/// Spend over time, limited to what the actor may see.
+pub async fn spend_series(
+    store: &dyn Store,
+    actor: &Actor,
+    mut query: SpendQuery,
+) -> Result<SpendSeries, AppError> {
+    query.filters.team = spend_scope(actor, query.filters.team)?;
+    query.validate()?;
+    let rows = store
+        .spend_rollup(query.granularity.rollup(), &query)
+        .await?;
+    Ok(assemble(&query, &rows))
+}
+
+/// A page of the request log, limited to what the actor may see.
+pub async fn request_log(
+    store: &dyn Store,
+    actor: &Actor,
+    mut query: LogQuery,
+) -> Result<LogPage, AppError> {
+    query.team = spend_scope(actor, query.team)?;
+    query.validate()?;
+    Ok(store.list_spend_logs(&query).await?)
+}
+
+/// One request of the log. A request of a team the actor cannot read is `NotFound`, the same
+/// answer as an id that does not exist, so ids cannot be probed.
+pub async fn request_detail(
+    store: &dyn Store,
+    actor: &Actor,
+    request_id: &str,
+) -> Result<LogEntry, AppError> {
+    if request_id.is_empty() || request_id.len() > 128 {
+        return Err(AppError::NotFound);
+    }
+    let entry = store.get_spend_log(request_id).await?;
+    let visible = actor.allows(Action::ReadSpend, Target::Global)
+        || entry
+            .team_id
+            .is_some_and(|t| actor.allows(Action::ReadSpend, Target::Team(t)));
+    if visible {
+        Ok(entry)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// The dashboard's numbers: today, this month, the last 30 days, and the top five per
+/// dimension this month. Five reads of the daily rollup, none of the raw log.
+pub async fn dashboard(
+    store: &dyn Store,
+    actor: &Actor,
+    team: Option<TeamId>,
+    now: Timestamp,
+) -> Result<Dashboard, AppError> {
+    let team = spend_scope(actor, team)?;
+    let today = now.start_of_day();
+    let tomorrow = today.plus_millis(MS_PER_DAY);
+    let thirty_days_ago = today.plus_millis(-29 * MS_PER_DAY);
+    let month_start = Granularity::Month.bucket_start(now);
+    let filters = SpendFilters {
+        team,
+        ..SpendFilters::default()
+    };
+    let days = SpendQuery {
+        from: month_start.min(thirty_days_ago),
+        to: tomorrow,
+        granularity: Granularity::Day,
+        group_by: None,
+        filters: filters.clone(),
+    };
+    let rows = store.spend_rollup(Rollup::Daily, &days).await?;
+    let series = assemble(&days, &rows);
+    let mut month = SpendMetrics::default();
+    let mut daily = Vec::with_capacity(30);
+    for (bucket, metrics) in series.buckets.iter().zip(&series.per_bucket) {
+        if *bucket >= month_start {
+            month.merge(metrics);
+        }
+        if *bucket >= thirty_days_ago {
+            daily.push((*bucket, *metrics));
+        }
+    }
+    let today_metrics = daily.last().map(|(_, m)| *m).unwrap_or_default();
+    let mut top = Vec::with_capacity(DASHBOARD_TOP.len());
+    for group_by in DASHBOARD_TOP {
+        if team.is_some() && group_by == GroupBy::Team {
+            continue;
+        }
+        let query = SpendQuery {
+            from: month_start,
+            to: tomorrow,
+            granularity: Granularity::Day,
+            group_by: Some(group_by),
+            filters: filters.clone(),
+        };
+        let rows = store.spend_rollup(Rollup::Daily, &query).await?;
+        let mut groups = assemble(&query, &rows).groups;
+        groups.truncate(5);
+        top.push((group_by, groups));
+    }
+    Ok(Dashboard {
+        now,
+        team,
+        today: today_metrics,
+        month,
+        month_start,
+        daily,
+        top,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tollgate_domain::authz::{GlobalRole, TeamRole};
+    use tollgate_domain::{TeamId, UserId};
+    use uuid::Uuid;
+
+    fn actor(role: GlobalRole, teams: &[(u128, TeamRole)]) -> Actor {
+        Actor {
+            user_id: Some(UserId(Uuid::from_u128(1))),
+            role,
+            teams: teams
+                .iter()
+                .map(|(t, r)| (TeamId(Uuid::from_u128(*t)), *r))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn scope_keeps_non_admins_inside_their_teams() {
+        let mine = TeamId(Uuid::from_u128(10));
+        let other = TeamId(Uuid::from_u128(11));
+        for role in [GlobalRole::Admin, GlobalRole::Viewer] {
+            let a = actor(role, &[]);
+            assert_eq!(spend_scope(&a, None), Ok(None));
+            assert_eq!(spend_scope(&a, Some(other)), Ok(Some(other)));
+        }
+        assert_eq!(spend_scope(&Actor::master(), None), Ok(None));
+        for role in [TeamRole::Member, TeamRole::TeamAdmin] {
+            let a = actor(GlobalRole::User, &[(10, role)]);
+            assert_eq!(
+                spend_scope(&a, None),
+                Ok(Some(mine)),
+                "defaults to their team"
+            );
+            assert_eq!(spend_scope(&a, Some(mine)), Ok(Some(mine)));
+            assert_eq!(spend_scope(&a, Some(other)), Err(AppError::Forbidden));
+        }
+        let loner = actor(GlobalRole::User, &[]);
+        assert_eq!(spend_scope(&loner, None), Err(AppError::Forbidden));
+    }
+}

@@ -1,0 +1,235 @@
+use super::*;
+use crate::time::days_from_civil;
+
+fn day(y: i64, m: u32, d: u32) -> Timestamp {
+    Timestamp(days_from_civil(y, m, d) * MS_PER_DAY)
+}
+
+fn query(from: Timestamp, to: Timestamp, g: Granularity, by: Option<GroupBy>) -> SpendQuery {
+    SpendQuery {
+        from,
+        to,
+        granularity: g,
+        group_by: by,
+        filters: SpendFilters::default(),
+    }
+}
+
+fn row(bucket: Timestamp, group: Option<&str>, cost: i64, requests: i64) -> RollupRow {
+    RollupRow {
+        bucket,
+        group: group.map(str::to_owned),
+        label: None,
+        metrics: SpendMetrics {
+            requests,
+            cost: Micros(cost),
+            ..SpendMetrics::default()
+        },
+    }
+}
+
+#[test]
+fn month_buckets_follow_the_calendar_including_leap_february() {
+    let b = Granularity::Month.buckets(day(2024, 1, 31), day(2024, 4, 1));
+    assert_eq!(b, vec![day(2024, 1, 1), day(2024, 2, 1), day(2024, 3, 1)]);
+    // 2024-02-29 exists and belongs to February; the next bucket is March 1st.
+    let leap = day(2024, 2, 29).plus_millis(23 * MS_PER_HOUR);
+    assert_eq!(Granularity::Month.bucket_start(leap), day(2024, 2, 1));
+    assert_eq!(Granularity::Month.next(day(2024, 2, 1)), day(2024, 3, 1));
+    // December rolls into January of the next year.
+    assert_eq!(Granularity::Month.next(day(2025, 12, 1)), day(2026, 1, 1));
+}
+
+#[test]
+fn hour_and_day_buckets_are_utc_and_half_open() {
+    let from = day(2026, 3, 29).plus_millis(22 * MS_PER_HOUR + 5);
+    let to = day(2026, 3, 30).plus_millis(MS_PER_HOUR);
+    let hours = Granularity::Hour.buckets(from, to);
+    // 22:00 (partial), 23:00, 00:00; the bucket starting at `to` is excluded.
+    assert_eq!(hours.len(), 3);
+    assert_eq!(hours[0], day(2026, 3, 29).plus_millis(22 * MS_PER_HOUR));
+    assert_eq!(hours[2], day(2026, 3, 30));
+    assert_eq!(
+        Granularity::Day.buckets(from, to),
+        vec![day(2026, 3, 29), day(2026, 3, 30)]
+    );
+    // The last millisecond of a day is still that day.
+    assert_eq!(
+        Granularity::Day.bucket_start(day(2026, 3, 30).plus_millis(-1)),
+        day(2026, 3, 29)
+    );
+}
+
+#[test]
+fn hourly_granularity_is_refused_beyond_seven_days() {
+    let from = day(2026, 1, 1);
+    assert!(
+        query(from, day(2026, 1, 8), Granularity::Hour, None)
+            .validate()
+            .is_ok()
+    );
+    let err = query(
+        from,
+        day(2026, 1, 8).plus_millis(1),
+        Granularity::Hour,
+        None,
+    )
+    .validate()
+    .unwrap_err();
+    assert_eq!(err.field, "granularity");
+    assert_eq!(
+        query(from, from, Granularity::Day, None)
+            .validate()
+            .unwrap_err()
+            .field,
+        "to"
+    );
+    let mut q = query(from, day(2026, 2, 1), Granularity::Day, None);
+    q.filters.model = Some("x".repeat(MAX_FILTER_LEN + 1));
+    assert_eq!(q.validate().unwrap_err().field, "model");
+    q.filters.model = Some("gpt\u{0}".to_owned());
+    assert_eq!(q.validate().unwrap_err().field, "model");
+}
+
+#[test]
+fn assemble_folds_days_into_months_and_orders_groups_by_cost() {
+    let q = query(
+        day(2026, 1, 1),
+        day(2026, 3, 1),
+        Granularity::Month,
+        Some(GroupBy::Model),
+    );
+    let rows = vec![
+        row(day(2026, 1, 3), Some("a"), 10, 1),
+        row(day(2026, 1, 20), Some("a"), 5, 1),
+        row(day(2026, 2, 2), Some("b"), 100, 2),
+        row(day(2026, 2, 28), Some("a"), 1, 1),
+        // Outside the range: dropped.
+        row(day(2026, 3, 1), Some("c"), 1_000, 1),
+    ];
+    let s = assemble(&q, &rows);
+    assert_eq!(s.buckets, vec![day(2026, 1, 1), day(2026, 2, 1)]);
+    assert_eq!(
+        s.groups.iter().map(|g| g.key.as_str()).collect::<Vec<_>>(),
+        ["b", "a"]
+    );
+    assert_eq!(s.groups[1].totals.cost, Micros(16));
+    assert_eq!(s.totals.cost, Micros(116));
+    assert_eq!(s.totals.requests, 5);
+    assert_eq!(s.per_bucket[0].cost, Micros(15));
+    assert_eq!(s.per_bucket[1].cost, Micros(101));
+    // Points refer to the re-ordered groups: January holds only "a" (now index 1).
+    let jan: Vec<_> = s
+        .points
+        .iter()
+        .filter(|p| p.bucket == day(2026, 1, 1))
+        .collect();
+    assert_eq!(jan.len(), 1);
+    assert_eq!(jan[0].group, 1);
+    assert_eq!(jan[0].metrics.cost, Micros(15));
+}
+
+#[test]
+fn rows_without_a_group_value_get_a_readable_label() {
+    let q = query(
+        day(2026, 1, 1),
+        day(2026, 1, 2),
+        Granularity::Day,
+        Some(GroupBy::Team),
+    );
+    let mut labelled = row(day(2026, 1, 1), Some("t1"), 3, 1);
+    labelled.label = Some("Search".to_owned());
+    let s = assemble(&q, &[row(day(2026, 1, 1), None, 1, 1), labelled]);
+    assert_eq!(s.groups[0].label, "Search");
+    assert_eq!(s.groups[1].label, "(no team)");
+    assert_eq!(s.groups[1].key, "");
+}
+
+#[test]
+fn latency_quantiles_interpolate_within_buckets() {
+    let mut h = LatencyHistogram::default();
+    assert_eq!(h.quantile(0.5), None);
+    for ms in [10, 20, 30, 40] {
+        h.record(ms); // all in the first bucket, 0..=50
+    }
+    assert_eq!(h.quantile(0.5), Some(25));
+    assert_eq!(h.quantile(1.0), Some(50));
+    let mut slow = LatencyHistogram::default();
+    slow.record(500_000);
+    assert_eq!(
+        slow.quantile(0.5),
+        Some(120_000),
+        "overflow reports its lower bound"
+    );
+    assert_eq!(LatencyHistogram::bucket_of(50), 0);
+    assert_eq!(LatencyHistogram::bucket_of(51), 1);
+    assert_eq!(LatencyHistogram::bucket_of(120_001), LATENCY_BUCKETS - 1);
+}
+
+#[test]
+fn csv_fields_are_quoted_and_formulas_defused() {
+    assert_eq!(csv_field("plain"), "plain");
+    assert_eq!(csv_field("a,b"), "\"a,b\"");
+    assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    assert_eq!(csv_field("line\nbreak"), "\"line\nbreak\"");
+    assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+    assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
+    assert_eq!(csv_field("-12.5"), "-12.5", "negative numbers stay numbers");
+    assert_eq!(csv_line(["a", "b,c"]), "a,\"b,c\"\r\n");
+    assert_eq!(dollars_decimal(Micros(12_345_678)), "12.345678");
+    assert_eq!(dollars_decimal(Micros(-5)), "-0.000005");
+}
+
+#[test]
+fn the_groups_csv_has_the_tables_columns_and_escapes_labels() {
+    let mut hostile = SpendMetrics {
+        requests: 4,
+        errors: 1,
+        prompt_tokens: 10,
+        completion_tokens: 5,
+        cost: Micros(1_500_000),
+        ..SpendMetrics::default()
+    };
+    hostile.latency.record(120);
+    let groups = [
+        SpendGroup {
+            key: "k1".to_owned(),
+            label: "=cmd|' /C calc'!A0, \"x\"".to_owned(),
+            totals: hostile,
+        },
+        SpendGroup {
+            key: String::new(),
+            label: "(no team)".to_owned(),
+            totals: SpendMetrics::default(),
+        },
+    ];
+    let csv = groups_csv("Key", &groups);
+    let lines: Vec<&str> = csv.split("\r\n").collect();
+    assert_eq!(
+        lines[0],
+        "Key,id,requests,errors,error_rate,prompt_tokens,completion_tokens,cost_usd,p50_latency_ms,p95_latency_ms"
+    );
+    assert!(
+        lines[1].starts_with("\"'=cmd|' /C calc'!A0, \"\"x\"\"\",k1,4,1,0.2500,10,5,1.500000,"),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(lines[2], "(no team),,0,0,,0,0,0.000000,,");
+    assert_eq!(lines.len(), 4, "a line per group and the final line break");
+}
+
+#[test]
+fn log_cursors_round_trip_and_reject_junk() {
+    let c = LogCursor {
+        ts: Timestamp(1_700_000_000_000),
+        request_id: "0190-abc".to_owned(),
+    };
+    assert_eq!(LogCursor::decode(&c.encode()), Some(c));
+    for junk in ["", "_", "12", "x_abc", "12_", "12_a b", "12_<script>\u{7}"] {
+        assert_eq!(LogCursor::decode(junk), None, "{junk:?}");
+    }
+    assert_eq!(StatusFilter::parse("error"), Some(StatusFilter::Error));
+    assert_eq!(StatusFilter::parse("429"), Some(StatusFilter::Code(429)));
+    assert_eq!(StatusFilter::parse("42"), None);
+    assert_eq!(StatusFilter::parse("DROP TABLE"), None);
+}

@@ -1,0 +1,210 @@
+// Spend analytics in a real Chromium: requests sent through the gateway of a real
+// `tollgate serve` (to a stub OpenAI upstream in this process) appear on the dashboard, the
+// spend page (totals, four SVG charts with a hover readout, the table and its CSV) and the
+// request log with its detail page. Nothing is seeded into the database: every number on the
+// pages comes from the spend pipeline.
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import {
+  hydrated,
+  launchBrowser,
+  screenshot,
+  signInWithMasterKey,
+  startServer,
+  until,
+} from '../harness.mjs';
+
+const MASTER_KEY = 'sk-master-e2e-analytics-0123456789';
+// Large token counts so the cost is whole cents: gpt-4o at its built-in price.
+const USAGE = { prompt_tokens: 100_000, completion_tokens: 20_000, total_tokens: 120_000 };
+const GOOD = 4;
+
+/** An OpenAI chat-completions upstream: `stub-error` answers 500, anything else a reply. */
+async function startStub() {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      let model = '';
+      try {
+        model = JSON.parse(body).model ?? '';
+      } catch {
+        // answered below as a bad request
+      }
+      res.setHeader('content-type', 'application/json');
+      if (req.url !== '/v1/chat/completions' || !model) {
+        res.writeHead(400).end(JSON.stringify({ error: { message: 'bad request', type: 'invalid_request_error' } }));
+      } else if (model === 'stub-error') {
+        res.writeHead(500).end(JSON.stringify({ error: { message: 'the stub fails on purpose', type: 'server_error' } }));
+      } else {
+        res.writeHead(200).end(
+          JSON.stringify({
+            id: 'chatcmpl-e2e',
+            object: 'chat.completion',
+            created: Math.floor(Date.now() / 1000),
+            model,
+            choices: [{ index: 0, message: { role: 'assistant', content: 'Hello.' }, finish_reason: 'stop' }],
+            usage: USAGE,
+          }),
+        );
+      }
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: server.address().port, close: () => new Promise((r) => server.close(r)) };
+}
+
+const config = (port) => `
+[[routes]]
+model_name = "gpt-4o"
+[[routes.deployments]]
+provider = "openai"
+upstream_model = "gpt-4o"
+api_base = "http://127.0.0.1:${port}/v1"
+api_key = "env:STUB_KEY"
+
+[[routes]]
+model_name = "broken-model"
+[[routes.deployments]]
+provider = "openai"
+upstream_model = "stub-error"
+api_base = "http://127.0.0.1:${port}/v1"
+api_key = "env:STUB_KEY"
+`;
+
+describe('spend analytics, from real traffic', () => {
+  let stub;
+  let server;
+  let browser;
+  let page;
+  let key;
+  let sentAt;
+
+  const chat = (model) =>
+    fetch(`${server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+
+  before(async () => {
+    stub = await startStub();
+    server = await startServer('analytics', {
+      env: { TOLLGATE_MASTER_KEY: MASTER_KEY, STUB_KEY: 'stub-secret' },
+      config: config(stub.port),
+    });
+    const out = server.cli('keys', 'create', '--alias', 'e2e-analytics');
+    key = /^key:\s+(sk-tg-\S+)/m.exec(out)?.[1];
+    assert.ok(key, `unexpected \`keys create\` output:\n${out}`);
+    browser = await launchBrowser();
+    page = browser.page;
+    await signInWithMasterKey(page, server.url, MASTER_KEY);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    await stub?.close();
+  });
+
+  it('the dashboard shows the requests just sent, with their spend', async () => {
+    // The key was made by another process: the gateway sees it after its revision poll.
+    await until('the new key to be accepted', async () => ((await chat('gpt-4o')).status === 200 ? true : undefined), {
+      timeout: 15_000,
+    });
+    for (let i = 1; i < GOOD; i++) assert.equal((await chat('gpt-4o')).status, 200);
+    const failed = await chat('broken-model');
+    assert.ok(failed.status >= 500, `broken-model answered ${failed.status}`);
+    sentAt = Date.now();
+
+    const requests = page.locator('[data-testid=period-today] [data-metric=Requests]');
+    await until(
+      `${GOOD + 1} requests today on the dashboard`,
+      async () => {
+        await page.goto(`${server.url}/`);
+        // Before the first flush the dashboard shows its empty state instead of the numbers.
+        await page.locator('[data-testid=period-today], [data-testid=empty-state]').first().waitFor();
+        if ((await requests.count()) === 0) return undefined;
+        return (await requests.innerText()).trim() === String(GOOD + 1) ? true : undefined;
+      },
+      { timeout: 15_000, explain: async () => `(shows ${await requests.innerText().catch(() => '?')})` },
+    );
+    // How long the pipeline took, for the record (the target is 2 s; the benchmark measures it).
+    console.log(`dashboard showed the traffic ${Date.now() - sentAt} ms after the last request`);
+
+    // 4 x (100k in at $2.50/M + 20k out at $10/M) = 4 x $0.45; the failed request costs nothing.
+    const spend = page.locator('[data-testid=period-today] [data-metric=Spend]');
+    assert.equal((await spend.innerText()).trim(), '$1.80');
+    const errorRate = page.locator('[data-testid=period-today] [data-metric="Error rate"]');
+    assert.match(await errorRate.innerText(), /^20(\.0)?\s*%$/);
+    assert.match(await page.locator('[data-testid=top-key]').innerText(), /e2e-analytics/);
+    assert.match(await page.locator('[data-testid=top-model]').innerText(), /gpt-4o/);
+    await page.locator('[data-testid=sparkline]').waitFor();
+    await screenshot(page, 'analytics-dashboard');
+  });
+
+  it('the spend page charts it and its CSV holds exactly the table', async () => {
+    await page.goto(`${server.url}/spend?range=today&group_by=model`);
+    await hydrated(page);
+    const totals = page.locator('[data-testid=spend-totals]');
+    await totals.waitFor();
+    assert.match(await totals.innerText(), /\$1\.80/);
+    const charts = page.locator('[data-testid=chart]');
+    assert.equal(await charts.count(), 4);
+    const svg = charts.first().locator('svg');
+    assert.ok(await svg.isVisible(), 'the spend chart is visible');
+    assert.ok((await charts.first().locator('svg rect title').count()) > 0, 'columns carry a tooltip');
+
+    // Hovering the column with the traffic shows its values in the readout.
+    const readout = charts.first().locator('[data-testid=chart-readout]');
+    const busy = charts.first().locator('svg g:has(rect[data-bar]) rect[data-column]');
+    // One hour, or two when the requests straddled an hour's end.
+    assert.ok((await busy.count()) >= 1, 'a column has bars');
+    await busy.last().hover();
+    await until('the readout to show the hour\'s spend', async () => (/gpt-4o: \$\d/.test(await readout.innerText()) ? true : undefined), {
+      explain: async () => `(readout: ${await readout.innerText()})`,
+    });
+
+    const table = page.locator('[data-testid=spend-table]');
+    const tableText = await table.innerText();
+    assert.match(tableText, /gpt-4o/);
+    assert.match(tableText, /broken-model/);
+    const href = await page.locator('[data-testid=csv-download]').getAttribute('href');
+    assert.ok(href?.startsWith('data:text/csv'), href);
+    const csv = decodeURIComponent(href.slice(href.indexOf(',') + 1));
+    const lines = csv.trim().split(/\r?\n/);
+    assert.equal(lines.length, 3, `a header and one line per model:\n${csv}`);
+    assert.ok(lines.some((l) => l.startsWith('gpt-4o,') && l.includes('1.8')), csv);
+    await screenshot(page, 'analytics-spend');
+  });
+
+  it('a bad question on the spend page is answered with what to fix', async () => {
+    await page.goto(`${server.url}/spend?granularity=fortnight`);
+    const error = page.locator('[data-testid=spend-error]');
+    await error.waitFor();
+    assert.match(await error.innerText(), /granularity/i);
+  });
+
+  it('the request log lists each request, filters errors and opens one', async () => {
+    await page.goto(`${server.url}/logs`);
+    await hydrated(page);
+    const rows = page.locator('[data-testid=log-row]');
+    await rows.first().waitFor();
+    assert.equal(await rows.count(), GOOD + 1);
+    // Newest first: the failed request was sent last.
+    assert.match(await rows.first().innerText(), /broken-model/);
+
+    await page.goto(`${server.url}/logs?status=error`);
+    await rows.first().waitFor();
+    assert.equal(await rows.count(), 1);
+    await rows.first().locator('a').first().click();
+    await page.waitForURL((u) => u.pathname.startsWith('/logs/'));
+    const detail = page.locator('[data-testid=log-detail]');
+    await detail.waitFor();
+    assert.match(await detail.innerText(), /broken-model/);
+    assert.match(await page.locator('[data-testid=not-stored]').innerText(), /not stored/);
+    await screenshot(page, 'analytics-request');
+    assert.deepEqual(browser.errors, []);
+  });
+});
