@@ -126,11 +126,13 @@ pub fn run() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let writer = startup::WriterSlot::default();
+    let slot = writer.clone();
     let outcome = runtime.block_on(async move {
         match cli.command {
-            Command::Serve => startup::serve(config, Mode::SERVE).await,
-            Command::Gateway => startup::serve(config, Mode::GATEWAY).await,
-            Command::Portal => startup::serve(config, Mode::PORTAL).await,
+            Command::Serve => startup::serve(config, Mode::SERVE, slot).await,
+            Command::Gateway => startup::serve(config, Mode::GATEWAY, slot).await,
+            Command::Portal => startup::serve(config, Mode::PORTAL, slot).await,
             Command::Migrate => startup::migrate_only(&config).await,
             Command::CheckConfig | Command::CheckManifests { .. } => Ok(()),
             Command::Keys { command } => run_keys(&config, command).await,
@@ -144,6 +146,19 @@ pub fn run() -> ExitCode {
             } => run_import(&config, &path, dry_run, instance.as_deref()).await,
         }
     });
+    // Streams still open when the shutdown grace ran out are dropped with the runtime; their
+    // accounting runs as they drop and lands in the writer's queue, which goes to the spool
+    // for the next start to replay.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    if let Some(w) = writer.get() {
+        let n = w.spool_leftovers();
+        if n > 0 {
+            tracing::warn!(
+                events = n,
+                "spend of requests cut at exit spooled; the next start replays it"
+            );
+        }
+    }
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -42,7 +42,11 @@ impl Mode {
 
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
-pub async fn serve(config: Config, mode: Mode) -> anyhow::Result<()> {
+/// The spend writer of a process, once it has one: kept by the caller so it can spool what
+/// the runtime's last tasks account for after [`serve`] returns (see `cli::run`).
+pub type WriterSlot = Arc<std::sync::OnceLock<Arc<SpendWriter>>>;
+
+pub async fn serve(config: Config, mode: Mode, writer: WriterSlot) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -68,7 +72,6 @@ pub async fn serve(config: Config, mode: Mode) -> anyhow::Result<()> {
     })
     .into_future();
     let grace = Duration::from_secs(config.spend.shutdown_grace_secs);
-    let writer: Arc<std::sync::OnceLock<Arc<SpendWriter>>> = Arc::default();
     let what = match (mode.portal, mode.gateway) {
         (true, true) => "portal, admin API and gateway",
         (true, false) => "portal and admin API",

@@ -39,29 +39,22 @@ async fn main() {
         for _ in 0..per_tick {
             let i = sent as usize;
             writer.push(SpendRecord {
-                request_id: uuid::Uuid::now_v7().to_string(),
-                ts: Timestamp::now(),
                 key_id: Some(keys[i % keys.len()]),
                 team_id: Some(teams[i % teams.len()]),
                 user_id: Some(users[i % users.len()]),
-                instance: format!("inst-{}", i % 5),
-                pod: "bench-pod".to_owned(),
-                route_model: format!("model-{}", i % 30),
                 upstream_model: Some("gpt-4o".to_owned()),
                 provider: Some("openai".to_owned()),
-                deployment_id: None,
                 prompt_tokens: 100,
                 completion_tokens: 20,
-                cached_tokens: 0,
                 cost: Micros(450),
                 latency_ms: Some(120),
-                ttft_ms: None,
-                status: 200,
-                error_kind: None,
-                unpriced: false,
-                key_window: 0,
-                team_window: 0,
-                user_window: 0,
+                ..SpendRecord::new(
+                    uuid::Uuid::now_v7().to_string(),
+                    Timestamp::now(),
+                    format!("inst-{}", i % 5),
+                    "bench-pod",
+                    format!("model-{}", i % 30),
+                )
             });
             sent += 1;
         }

@@ -75,6 +75,8 @@ struct Families {
     overhead: Histogram,
     refusals: BTreeMap<(&'static str, &'static str), u64>,
     soft_budget_alerts: BTreeMap<&'static str, u64>,
+    /// Requests that used tokens of a model with no known price, by route.
+    unpriced: BTreeMap<String, u64>,
 }
 
 #[derive(Default)]
@@ -145,6 +147,13 @@ impl Metrics {
     pub fn limit_refusal(&self, scope: &'static str, kind: &'static str) {
         if let Ok(mut f) = self.families.lock() {
             *f.refusals.entry((scope, kind)).or_default() += 1;
+        }
+    }
+
+    /// A request charged nothing because no price is known for its model.
+    pub fn unpriced(&self, route: &str) {
+        if let Ok(mut f) = self.families.lock() {
+            *f.unpriced.entry(route.to_owned()).or_default() += 1;
         }
     }
 
@@ -230,6 +239,14 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "tollgate_soft_budget_alerts_total{{{base},scope=\"{scope}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP tollgate_unpriced_requests_total Requests that used tokens of a model with no known price (charged 0), by route.\n# TYPE tollgate_unpriced_requests_total counter\n");
+        for (route, n) in &f.unpriced {
+            let _ = writeln!(
+                out,
+                "tollgate_unpriced_requests_total{{{base},route=\"{}\"}} {n}",
+                esc(route)
             );
         }
         out.push_str("# HELP tollgate_deployment_circuit_state 0 closed, 1 half-open, 2 open (cooling down).\n# TYPE tollgate_deployment_circuit_state gauge\n");

@@ -145,6 +145,9 @@ impl Accounting {
         r.ttft_ms = ttft.map(millis);
         r.cost = cost;
         r.unpriced = unpriced;
+        if unpriced {
+            self.gw.metrics.unpriced(&self.route_name);
+        }
         event.stream = ttft.is_some();
         self.gw.usage.record(event);
     }

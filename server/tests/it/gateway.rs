@@ -1,7 +1,10 @@
 //! The gateway as processes: keys from the CLI, config-file routes to a stub upstream, and a
-//! key blocked on one Postgres database refused by two gateway processes within a second.
+//! key blocked on one Postgres database refused by two gateway processes (sharing one Redis for
+//! their counters) within a second.
 
-use super::harness::{Db, Server, command, fresh_postgres_database, stub_upstream, write_config};
+use super::harness::{
+    Db, Server, command, fresh_postgres_database, redis_url, stub_upstream, write_config,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -55,22 +58,18 @@ async fn a_blocked_key_is_refused_by_every_gateway_within_a_second() {
         String::from_utf8_lossy(&migrated.stderr)
     );
 
-    let a = Server::spawn(
-        "gateway",
-        Db::Url(db.clone()),
-        &[("TOLLGATE_INSTANCE", "default")],
-        Some(dir.path()),
-    )
-    .ready()
-    .await;
-    let b = Server::spawn(
-        "gateway",
-        Db::Url(db.clone()),
-        &[("TOLLGATE_INSTANCE", "default")],
-        Some(dir.path()),
-    )
-    .ready()
-    .await;
+    // Two replicas as in a cluster: one Postgres, one Redis for their counters.
+    let redis = redis_url();
+    let env = [
+        ("TOLLGATE_INSTANCE", "default"),
+        ("TOLLGATE_REDIS_URL", redis.as_str()),
+    ];
+    let a = Server::spawn("gateway", Db::Url(db.clone()), &env, Some(dir.path()))
+        .ready()
+        .await;
+    let b = Server::spawn("gateway", Db::Url(db.clone()), &env, Some(dir.path()))
+        .ready()
+        .await;
 
     let created = keys(&db, &["create", "--alias", "multi", "--models", "ping"]);
     let (id, key) = (field(&created, "id:"), field(&created, "key:"));

@@ -166,6 +166,27 @@ impl SpendWriter {
         }
     }
 
+    /// The very end of a process, after its runtime is gone: writes what was queued since
+    /// [`SpendWriter::close`] to the spool, synchronously, for the next start to replay. That
+    /// is the accounting of streams still running when the shutdown grace ran out, which runs
+    /// as the runtime drops them. Returns how many events were spooled.
+    pub fn spool_leftovers(&self) -> usize {
+        let batch = self.take();
+        if batch.is_empty() {
+            return 0;
+        }
+        match self.spool.append(&batch) {
+            Ok(()) => batch.len(),
+            Err(e) => {
+                self.stats
+                    .dropped
+                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                tracing::error!(error = %e, events = batch.len(), "SPEND EVENTS DROPPED: cannot spool at exit");
+                0
+            }
+        }
+    }
+
     fn take(&self) -> Vec<SpendRecord> {
         match self.queue.lock() {
             Ok(mut q) => std::mem::take(&mut *q),
@@ -175,9 +196,14 @@ impl SpendWriter {
 
     /// One batch: to the database when it is believed up, else (or on failure) to the spool.
     async fn flush(&self, batch: Vec<SpendRecord>) {
-        if self.db_ok.load(Ordering::Relaxed) {
+        // With the spool full the batch would be dropped: try the database even while it is
+        // believed down, rather than wait for the next replay probe.
+        if self.db_ok.load(Ordering::Relaxed) || self.spool_full.load(Ordering::Relaxed) {
             match self.write(&batch).await {
-                Ok(()) => return,
+                Ok(()) => {
+                    self.db_ok.store(true, Ordering::Relaxed);
+                    return;
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, events = batch.len(), "spend write failed; spooling");
                     self.db_ok.store(false, Ordering::Relaxed);
@@ -260,6 +286,8 @@ impl SpendWriter {
             match self.write(&records).await {
                 Ok(()) => {
                     self.db_ok.store(true, Ordering::Relaxed);
+                    // The spool has room again; the next append says so if it fills up anew.
+                    self.spool_full.store(false, Ordering::Relaxed);
                     self.stats
                         .replayed
                         .fetch_add(records.len() as u64, Ordering::Relaxed);

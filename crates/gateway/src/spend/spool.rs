@@ -129,3 +129,89 @@ impl Spool {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tollgate_domain::{Micros, Timestamp};
+
+    fn record(n: u32) -> SpendRecord {
+        SpendRecord {
+            prompt_tokens: 3,
+            completion_tokens: 5,
+            cost: Micros(7),
+            latency_ms: Some(12),
+            ..SpendRecord::new(
+                format!("req-{n}"),
+                Timestamp(1_700_000_000_000 + i64::from(n)),
+                "default",
+                "pod",
+                "m",
+            )
+        }
+    }
+
+    #[test]
+    fn batches_round_trip_oldest_first_and_survive_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path(), 1 << 20).unwrap();
+        assert!(spool.is_empty());
+        spool.append(&[record(1), record(2)]).unwrap();
+        spool.append(&[record(3)]).unwrap();
+        let segments = spool.segments().unwrap();
+        assert_eq!(segments.len(), 2);
+        let (first, bad) = Spool::read(&segments[0]).unwrap();
+        assert_eq!(bad, 0);
+        assert_eq!(first, vec![record(1), record(2)]);
+        // A restarted process finds and counts what is left.
+        let reopened = Spool::open(dir.path(), 1 << 20).unwrap();
+        assert_eq!(reopened.bytes(), spool.bytes());
+        reopened.remove(&segments[0]).unwrap();
+        assert_eq!(reopened.segments().unwrap(), vec![segments[1].clone()]);
+        assert!(!reopened.is_empty());
+        reopened.remove(&segments[1]).unwrap();
+        assert!(reopened.is_empty());
+    }
+
+    #[test]
+    fn a_half_written_tmp_file_is_never_replayed_and_garbage_lines_are_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        // What a crash between write and rename leaves behind.
+        std::fs::write(
+            dir.path().join("0000000000000001-0000000000-1.jsonl.tmp"),
+            b"{\"half",
+        )
+        .unwrap();
+        let spool = Spool::open(dir.path(), 1 << 20).unwrap();
+        assert!(spool.is_empty(), "the .tmp file is not counted");
+        assert!(spool.segments().unwrap().is_empty());
+        let path = dir.path().join("0000000000000002-0000000000-1.jsonl");
+        let good = serde_json::to_string(&record(9)).unwrap();
+        std::fs::write(&path, format!("{good}\nnot json\n\n")).unwrap();
+        let (records, bad) = Spool::read(&path).unwrap();
+        assert_eq!(records, vec![record(9)]);
+        assert_eq!(bad, 1);
+    }
+
+    #[test]
+    fn a_batch_past_the_bound_is_refused_whole_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = serde_json::to_vec(&record(1)).unwrap().len() as u64 + 1;
+        let spool = Spool::open(dir.path(), one * 2).unwrap();
+        spool.append(&[record(1)]).unwrap();
+        let err = spool.append(&[record(2), record(3)]).unwrap_err();
+        assert!(
+            matches!(err, SpoolError::Full(max) if max == one * 2),
+            "{err}"
+        );
+        assert_eq!(
+            spool.segments().unwrap().len(),
+            1,
+            "nothing of the refused batch"
+        );
+        assert_eq!(spool.bytes(), one);
+        // A batch that fits still goes in.
+        spool.append(&[record(4)]).unwrap();
+        assert_eq!(spool.segments().unwrap().len(), 2);
+    }
+}

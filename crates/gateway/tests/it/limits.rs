@@ -153,6 +153,52 @@ async fn a_burst_of_10k_requests_is_10k_rows_on_postgres() {
     rows_equal_requests(Db::Postgres(pg.url.clone())).await;
 }
 
+/// A model no price table knows costs 0 and says so (`unpriced`), never a guess; a priced
+/// one beside it is charged as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_model_costs_nothing_and_is_flagged_unpriced() {
+    let stub = Stub::start().await;
+    let Spend { h, writer } = spend_harness(Db::Sqlite, test_config()).await;
+    priced_route(&h, &stub).await;
+    h.add(route("local").deploy(openai(&stub, "our-own-finetune-7b")))
+        .await;
+    let key = h.key().await;
+    assert_eq!(h.ask(&key.secret, "local").await.0, 200);
+    assert_eq!(h.ask(&key.secret, "m").await.0, 200);
+    writer.close().await;
+    let page = h
+        .store
+        .list_spend_logs(&tollgate_domain::analytics::LogQuery::default())
+        .await
+        .unwrap();
+    let by_model = |m: &str| {
+        page.entries
+            .iter()
+            .find(|e| e.route_model == m)
+            .cloned()
+            .unwrap()
+    };
+    let local = by_model("local");
+    assert_eq!(local.cost, Micros::ZERO);
+    assert!(local.unpriced, "{local:?}");
+    assert!(local.prompt_tokens > 0, "the tokens are still counted");
+    let priced = by_model("m");
+    assert_eq!(priced.cost, Micros(COST));
+    assert!(!priced.unpriced);
+    let m = h.metrics().await;
+    assert!(
+        m.contains(
+            r#"tollgate_unpriced_requests_total{instance="default",pod="pod-1",route="local"} 1"#
+        ),
+        "{m}"
+    );
+    assert!(
+        !m.contains(
+            r#"tollgate_unpriced_requests_total{instance="default",pod="pod-1",route="m"}"#
+        )
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn budget_refuses_at_the_boundary_with_the_openai_shape() {
     let stub = Stub::start().await;
@@ -291,8 +337,13 @@ async fn requests_per_minute_answer_429_with_retry_after_and_ratelimit_headers()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parallel_and_token_limits() {
-    let stub = Stub::with(|b| b.delay = Duration::from_millis(400)).await;
-    let h = Harness::start().await;
+    // The upstream holds each answer long enough that all four requests of the burst arrive
+    // while the first two still hold their slots, even on a loaded machine.
+    let stub = Stub::with(|b| b.delay = Duration::from_secs(3)).await;
+    // The held answers must not hit the upstream timeout of the test configuration (2 s).
+    let mut config = test_config();
+    config.default_timeout = Duration::from_secs(30);
+    let h = Harness::with_config(config).await;
     priced_route(&h, &stub).await;
     let par = h.key_with(|k| k.max_parallel = Some(2)).await;
     let statuses = burst(&h, &par.secret, 4, 4).await;
@@ -363,7 +414,24 @@ async fn redis_stopped_divides_limits_by_replicas_then_recovers() {
     let h = Harness::with_config(with_redis(&redis.url(), RedisDownPolicy::Local)).await;
     priced_route(&h, &stub).await;
     assert!(h.metrics().await.contains(r#"mode="redis"} 1"#));
-    // Two replicas known (from heartbeats in a cluster): each may use half while degraded.
+    // Two replicas known from heartbeats: each may use half while degraded. The heartbeats are
+    // written too, dated ahead, so the gateway's own replica count refresh (from the heartbeat
+    // table) agrees with the figure set here whenever it runs.
+    let ahead = tollgate_domain::Timestamp::now().plus_millis(600_000);
+    for pod in ["pod-a", "pod-b"] {
+        h.store
+            .upsert_gateway_node(&tollgate_store::GatewayNode {
+                instance: "default".to_owned(),
+                pod: pod.to_owned(),
+                version: "test".to_owned(),
+                config_revision: 0,
+                started_at: ahead,
+                last_seen: ahead,
+                in_flight: 0,
+            })
+            .await
+            .unwrap();
+    }
     h.gw.limiter.set_replicas(2);
     let key = h.key_with(|k| k.rpm_limit = Some(10)).await;
     redis.stop();
