@@ -148,6 +148,17 @@ describe('instances, against the fake Kubernetes API with the incident', () => {
     assert.match(await services.innerText(), /openai-eu-5d8f7c9b4-a1b2c \(openai-eu\)/);
     await screenshot(page, 'instance-claude');
   });
+
+  it('the dashboard lists each instance with its critical finding, linked to its page', async () => {
+    await page.goto(`${server.url}/`);
+    const problems = page.locator('[data-testid=instance-problems]');
+    await problems.waitFor();
+    for (const name of INSTANCES) {
+      const row = problems.locator(`tr[data-instance="${name}"]`);
+      assert.match(await row.innerText(), /critical/, name);
+      assert.equal(await row.locator('a').getAttribute('href'), `/instances/${name}`);
+    }
+  });
 });
 
 describe('instances, with no cluster', () => {

@@ -234,7 +234,7 @@ pub fn TimeChart(
         let summary = summaries[i].clone();
         view! {
             <g on:mouseenter=move |_| hover.set(Some(i))>
-                <rect data-column=i x=x0 y=TOP width=band height=PLOT_H
+                <rect x=x0 y=TOP width=band height=PLOT_H
                     class=move || if hover.get() == Some(i) { "fill-zinc-500/10" } else { "fill-transparent" }>
                     <title>{summary}</title>
                 </rect>

@@ -1,25 +1,37 @@
 //! The home page: today's and this month's spend and traffic (each number a link to the view
-//! behind it), a 30-day sparkline and the top spenders; then storage, accounts, configuration
-//! revision and gateway heartbeats.
+//! behind it), a 30-day sparkline and the top spenders; the instances with problems (from the
+//! same report as the instances pages); then storage, accounts, configuration revision and
+//! gateway heartbeats.
 
 use crate::components::empty::{EmptyState, PageHeader};
 use crate::components::format::{duration_ms, link, money, percent, thousands};
 use crate::components::sparkline::Sparkline;
+use crate::pages::instances::{HealthBadge, SeverityBadge};
 use crate::server_fns::analytics::get_dashboard;
+use crate::server_fns::instances::get_instances;
 use crate::server_fns::system::get_system_overview;
 use leptos::prelude::*;
 use tollgate_domain::analytics::{Dashboard, GroupBy, SpendGroup, SpendMetrics};
+use tollgate_domain::instances::{ClusterReport, HealthState, Severity};
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let overview = Resource::new(|| (), |_| get_system_overview());
     let dashboard = Resource::new(|| (), |_| get_dashboard(None));
+    let instances = Resource::new(|| (), |_| get_instances());
     view! {
         <PageHeader title="Dashboard" description="Spend, traffic and the health of every gateway instance."/>
         {heading("Spend and traffic")}
         <Suspense fallback=|| view! { <p class="text-sm text-zinc-500">"Loading…"</p> }>
             {move || dashboard.get().map(|r| match r {
                 Ok(d) => view! { <SpendOverview dashboard=d/> }.into_any(),
+                Err(e) => view! { <p role="alert" class="field-error">{e.to_string()}</p> }.into_any(),
+            })}
+        </Suspense>
+        {heading("Instances with problems")}
+        <Suspense fallback=|| view! { <p class="text-sm text-zinc-500">"Loading…"</p> }>
+            {move || instances.get().map(|r| match r {
+                Ok(report) => view! { <Problems report=report/> }.into_any(),
                 Err(e) => view! { <p role="alert" class="field-error">{e.to_string()}</p> }.into_any(),
             })}
         </Suspense>
@@ -212,4 +224,59 @@ fn TopTable(group_by: GroupBy, groups: Vec<SpendGroup>, team: String) -> impl In
             }}
         </section>
     }
+}
+
+/// Instances that are not Healthy or have a warning or critical finding, worst first; each links
+/// to its page. Says so when there are none, and how many instances were looked at.
+#[component]
+fn Problems(report: ClusterReport) -> impl IntoView {
+    let total = report.instances.len();
+    let mut troubled: Vec<_> = report
+        .instances
+        .into_iter()
+        .filter_map(|i| {
+            let worst = i
+                .worst_diagnosis()
+                .filter(|d| d.severity >= Severity::Warning)
+                .cloned();
+            (i.health.state != HealthState::Healthy || worst.is_some()).then_some((i, worst))
+        })
+        .collect();
+    troubled.sort_by_key(|(i, worst)| {
+        (
+            std::cmp::Reverse(worst.as_ref().map(|d| d.severity)),
+            i.name.clone(),
+        )
+    });
+    if troubled.is_empty() {
+        let text = match total {
+            0 => "No gateway instance is known yet: none has sent a heartbeat and Kubernetes shows none.".to_owned(),
+            1 => "The one instance is healthy, with no findings.".to_owned(),
+            n => format!("All {n} instances are healthy, with no findings."),
+        };
+        return view! { <p class="text-sm text-zinc-600 dark:text-zinc-400" data-testid="no-problems">{text}</p> }
+            .into_any();
+    }
+    view! {
+        <div class="card overflow-hidden p-0" data-testid="instance-problems">
+            <table class="w-full text-sm">
+                <thead class="bg-zinc-50 text-left text-xs uppercase text-zinc-500 dark:bg-zinc-900">
+                    <tr><th class="px-4 py-2">"Instance"</th><th class="px-4 py-2">"Health"</th><th class="px-4 py-2">"Worst finding"</th></tr>
+                </thead>
+                <tbody>
+                    {troubled.into_iter().map(|(i, worst)| view! {
+                        <tr class="border-t border-zinc-100 dark:border-zinc-800" data-instance=i.name.clone()>
+                            <td class="px-4 py-2 font-medium"><a class="hover:underline" href=format!("/instances/{}", i.name)>{i.name.clone()}</a></td>
+                            <td class="px-4 py-2"><HealthBadge health=i.health.clone()/></td>
+                            <td class="px-4 py-2">{match worst {
+                                Some(d) => view! { <SeverityBadge severity=d.severity/>" "<span>{d.title.clone()}</span> }.into_any(),
+                                None => view! { <span class="text-zinc-500">{i.health.reason.clone()}</span> }.into_any(),
+                            }}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
 }
