@@ -8,7 +8,7 @@ use tollgate_store::{PodTraffic, Store};
 pub struct ClusterView {
     pub cluster: Cluster,
     pub settings: ReportSettings,
-    /// The last hour's requests per (instance, pod) from the spend log, read at most once a
+    /// The last hour's requests per (instance, pod, model) from the spend log, read at most once a
     /// minute (the pages poll every few seconds; the log can be large).
     traffic: tokio::sync::Mutex<Option<(std::time::Instant, Vec<PodTraffic>)>>,
 }
@@ -80,7 +80,9 @@ impl ClusterView {
             .map(|r| TrafficSample {
                 instance: r.instance,
                 pod: r.pod,
+                model: r.model,
                 requests: u64::try_from(r.requests).unwrap_or(0),
+                misdirected: u64::try_from(r.misdirected).unwrap_or(0),
             })
             .collect();
         Ok(self.cluster.report(

@@ -80,18 +80,24 @@ pub async fn get_instance(name: String) -> Result<InstanceDetail, AppError> {
             } else {
                 Vec::new()
             };
-            let traffic = state
-                .cluster
-                .traffic(state.store.as_ref())
-                .await
-                .into_iter()
-                .filter(|t| t.instance == name)
-                .map(|t| PodTrafficRow {
-                    pod: t.pod,
-                    requests: t.requests,
-                    spend: t.cost,
-                })
-                .collect();
+            // The log is by (instance, pod, model): one row per pod here, in pod order.
+            let mut traffic: Vec<PodTrafficRow> = Vec::new();
+            for t in state.cluster.traffic(state.store.as_ref()).await {
+                if t.instance != name {
+                    continue;
+                }
+                match traffic.last_mut() {
+                    Some(row) if row.pod == t.pod => {
+                        row.requests += t.requests;
+                        row.spend = tollgate_domain::Micros(row.spend.0 + t.cost.0);
+                    }
+                    _ => traffic.push(PodTrafficRow {
+                        pod: t.pod,
+                        requests: t.requests,
+                        spend: t.cost,
+                    }),
+                }
+            }
             Ok(InstanceDetail {
                 traffic,
                 kubernetes: report.kubernetes,

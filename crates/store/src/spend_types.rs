@@ -248,8 +248,13 @@ pub struct PodTraffic {
     pub instance: String,
     /// The pod that served.
     pub pod: String,
+    /// The model asked for (`route_model`).
+    pub model: String,
     /// Requests logged.
     pub requests: i64,
+    /// Of those, requests refused as not this instance's: no route for the model here
+    /// (`model_not_found`) or a key not allowed on this instance (`instance_not_allowed`).
+    pub misdirected: i64,
     /// Their cost.
     pub cost: Micros,
 }

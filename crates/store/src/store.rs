@@ -179,7 +179,8 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes at most `limit` spend log rows older than `before` (the rollups stay); returns
     /// how many went.
     async fn delete_spend_logs_before(&self, before: Timestamp, limit: u32) -> Result<u64>;
-    /// Requests and spend per (instance, pod) logged at or after `since`, by instance then pod.
+    /// Requests and spend per (instance, pod, model asked for) logged at or after `since`, in
+    /// that order, with how many this instance refused as not its own ([`PodTraffic`]).
     async fn pod_traffic(&self, since: Timestamp) -> Result<Vec<PodTraffic>>;
     /// Totals of the raw log and of the rollup, for consistency checks.
     async fn spend_totals(&self) -> Result<(SpendTotals, SpendTotals)>;

@@ -1,5 +1,6 @@
 //! Budgets, rate limits and the spend pipeline across real processes: two gateway processes
-//! sharing one Postgres and one Redis, and a SIGTERM in the middle of a stream.
+//! sharing one Postgres and one Redis, a SIGTERM in the middle of a stream, and the traffic
+//! evidence the instances report reads from the spend log.
 
 use super::harness::{
     COMPLETION_TOKENS, Db, PROMPT_TOKENS, Server, ask, command, create_key,
@@ -293,4 +294,105 @@ async fn the_instance_page_shows_the_last_hours_requests_and_spend_per_pod() {
     // The 404s of `wait_for_key` are logged too (at no cost).
     assert!(traffic[0]["requests"].as_i64().unwrap() >= 3);
     assert_eq!(traffic[0]["spend"].as_i64().unwrap(), 3 * c, "{detail:#}");
+}
+
+/// Issue 7's traffic evidence end to end: instance beta answers 404 for a model only instance
+/// alpha routes (what happens when alpha's Service reaches beta's pods); the spend log records
+/// it, and the instances report calls it cross-instance traffic, naming both instances.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_instances_model_refused_here_is_reported_as_cross_instance_traffic() {
+    const MASTER: &str = "sk-master-test-0123456789abcdef";
+    let api = stub_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &api, "gpt-4o");
+    let path = dir.path().join("tollgate.toml");
+    let toml = std::fs::read_to_string(&path).unwrap().replace(
+        "model_name = \"ping\"\n",
+        "model_name = \"ping\"\ninstance = \"alpha\"\n",
+    );
+    std::fs::write(&path, toml).unwrap();
+    let db = fresh_postgres_database();
+    assert!(
+        command(&["migrate"])
+            .env("TOLLGATE_DATABASE_URL", &db)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let alpha = Server::spawn(
+        "serve",
+        Db::Url(db.clone()),
+        &[
+            ("TOLLGATE_MASTER_KEY", MASTER),
+            ("KUBECONFIG", "/nonexistent/kubeconfig"),
+            ("TOLLGATE_INSTANCE", "alpha"),
+            ("POD_NAME", "alpha-pod"),
+        ],
+        Some(dir.path()),
+    )
+    .ready()
+    .await;
+    let beta = Server::spawn(
+        "gateway",
+        Db::Url(db.clone()),
+        &[("TOLLGATE_INSTANCE", "beta"), ("POD_NAME", "beta-pod")],
+        Some(dir.path()),
+    )
+    .ready()
+    .await;
+    let key = create_key(&db, &[]);
+    wait_for_key(&alpha.base, &key).await;
+    wait_for_key(&beta.base, &key).await;
+    for _ in 0..3 {
+        assert_eq!(ask(&alpha.base, &key, "ping").await, 200);
+    }
+    for _ in 0..2 {
+        assert_eq!(ask(&beta.base, &key, "ping").await, 404);
+    }
+    // The report reads the log at most once a minute: wait until all five are written first.
+    let store = tollgate_store::connect(&db, &tollgate_store::ConnectOptions::default())
+        .await
+        .unwrap();
+    let pings = tollgate_domain::analytics::LogQuery {
+        model: Some("ping".to_owned()),
+        ..Default::default()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while store.list_spend_logs(&pings).await.unwrap().entries.len() < 5 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the five requests never reached the log"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let report: Value = reqwest::Client::new()
+        .get(format!("{}/api/v1/instances", alpha.base))
+        .bearer_auth(MASTER)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let found: Vec<&Value> = report["diagnoses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "cross-instance-traffic")
+        .collect();
+    assert_eq!(found.len(), 1, "{report:#}");
+    let d = found[0];
+    assert_eq!(d["severity"], "critical");
+    assert_eq!(
+        d["title"],
+        "2 requests for ping, which instance alpha serves, reached pods of instance beta in the last hour"
+    );
+    assert_eq!(d["instances"], json!(["alpha", "beta"]));
+    assert!(
+        d["evidence"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("beta-pod (instance beta) refused 2 requests for ping"),
+        "{d:#}"
+    );
 }

@@ -266,22 +266,36 @@ fn heartbeat_findings() {
     );
 }
 
+fn sample(
+    instance: &str,
+    pod: &str,
+    model: &str,
+    requests: u64,
+    misdirected: u64,
+) -> TrafficSample {
+    TrafficSample {
+        instance: instance.into(),
+        pod: pod.into(),
+        model: model.into(),
+        requests,
+        misdirected,
+    }
+}
+
+/// The incident seen from the spend log: claude's Service round-robins into openai-eu's pods,
+/// which have no route for claude's model and refuse it, while claude's own pods serve it.
 #[test]
-fn traffic_served_by_another_instance_is_critical() {
+fn requests_refused_by_another_instances_pods_are_critical() {
     let o = fx::incident_fixed();
-    let other = fx::pod_names("openai-eu")[0].clone();
     let own = fx::pod_names("claude")[0].clone();
+    let other = fx::pod_names("openai-eu");
     let traffic = vec![
-        TrafficSample {
-            instance: "claude".into(),
-            pod: own,
-            requests: 40,
-        },
-        TrafficSample {
-            instance: "claude".into(),
-            pod: other.clone(),
-            requests: 12,
-        },
+        sample("claude", &own, "claude-sonnet-4", 40, 0),
+        sample("openai-eu", &other[0], "claude-sonnet-4", 12, 12),
+        sample("openai-eu", &other[0], "gpt-4o", 30, 0),
+        sample("openai-eu", &other[1], "claude-sonnet-4", 8, 8),
+        // A model nobody serves: a client's typo, not misdirected traffic.
+        sample("openai-eu", &other[1], "no-such-model", 5, 5),
     ];
     let r = live(&o, &heartbeats(&o), &traffic);
     assert_eq!(
@@ -289,11 +303,64 @@ fn traffic_served_by_another_instance_is_critical() {
         vec![("cross-instance-traffic", Severity::Critical)]
     );
     let d = &r.diagnoses[0];
+    assert_eq!(
+        d.title,
+        "20 requests for claude-sonnet-4, which instance claude serves, reached pods of instance openai-eu in the last hour"
+    );
+    assert_eq!(
+        d.instances,
+        vec!["claude".to_owned(), "openai-eu".to_owned()]
+    );
     assert!(
-        d.title.starts_with("12 requests for instance claude"),
+        d.evidence[0].starts_with(&format!("{} (instance openai-eu) refused 12", other[0])),
+        "{:?}",
+        d.evidence
+    );
+    assert!(
+        d.evidence[1].starts_with(&format!("{} (instance openai-eu) refused 8", other[1])),
+        "{:?}",
+        d.evidence
+    );
+    // Without a Kubernetes view the same evidence stands.
+    let off = report::build_off(
+        "no cluster",
+        &heartbeats(&o),
+        None,
+        &traffic,
+        &ReportSettings::default(),
+        NOW,
+    );
+    assert!(
+        off.diagnoses
+            .iter()
+            .any(|d| d.code == "cross-instance-traffic")
+    );
+}
+
+#[test]
+fn a_pod_logging_another_instance_than_its_deployments_is_critical() {
+    let o = fx::incident_fixed();
+    let other = fx::pod_names("openai-eu")[0].clone();
+    let own = fx::pod_names("claude")[0].clone();
+    let traffic = vec![
+        sample("claude", &own, "claude-sonnet-4", 40, 0),
+        sample("claude", &other, "claude-sonnet-4", 10, 0),
+        sample("claude", &other, "gpt-4o", 2, 0),
+    ];
+    let r = live(&o, &heartbeats(&o), &traffic);
+    assert_eq!(
+        codes(&r),
+        vec![("pod-instance-mismatch", Severity::Critical)]
+    );
+    let d = &r.diagnoses[0];
+    assert!(
+        d.title.starts_with(
+            "12 requests were served as instance claude by pods of instance openai-eu"
+        ),
         "{}",
         d.title
     );
+    assert_eq!(d.evidence.len(), 1, "one line per pod: {:?}", d.evidence);
     assert!(d.evidence[0].starts_with(&other));
 }
 

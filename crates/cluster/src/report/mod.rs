@@ -27,12 +27,18 @@ pub struct Heartbeat {
     pub last_seen: Timestamp,
 }
 
-/// Requests for `instance` that `pod` served (from the spend logs of the last hour).
+/// Requests for `model` that `pod` served, as the spend logs of the last hour record them:
+/// `instance` is what the serving process says it is (its `TOLLGATE_INSTANCE`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrafficSample {
     pub instance: String,
     pub pod: String,
+    /// The model asked for.
+    pub model: String,
     pub requests: u64,
+    /// Of those, requests the instance refused as not its own: no route for the model there,
+    /// or a key not allowed on it.
+    pub misdirected: u64,
 }
 
 /// How the report is computed.

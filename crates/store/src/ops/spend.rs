@@ -263,9 +263,12 @@ macro_rules! spend_ops {
             use $crate::rows::DbRow as _;
             // A range on the `ts` index; callers keep the window short (the last hour).
             sqlx::query(
-                "SELECT instance, pod, CAST(COUNT(*) AS BIGINT) AS requests, \
+                "SELECT instance, pod, route_model, CAST(COUNT(*) AS BIGINT) AS requests, \
+                 CAST(COALESCE(SUM(CASE WHEN error_kind IN ('model_not_found', 'instance_not_allowed') \
+                 THEN 1 ELSE 0 END), 0) AS BIGINT) AS misdirected, \
                  CAST(COALESCE(SUM(cost), 0) AS BIGINT) AS cost FROM spend_logs \
-                 WHERE ts >= $1 GROUP BY instance, pod ORDER BY instance, pod",
+                 WHERE ts >= $1 GROUP BY instance, pod, route_model \
+                 ORDER BY instance, pod, route_model",
             )
             .bind(since.0)
             .fetch_all(pool)
@@ -276,7 +279,9 @@ macro_rules! spend_ops {
                 Ok($crate::PodTraffic {
                     instance: row.text("instance")?,
                     pod: row.text("pod")?,
+                    model: row.text("route_model")?,
                     requests: row.int("requests")?,
+                    misdirected: row.int("misdirected")?,
                     cost: tollgate_domain::Micros(row.int("cost")?),
                 })
             })

@@ -216,20 +216,37 @@ async fn retention_deletes_old_logs_only(store: Arc<dyn Store>) {
 async fn traffic_per_pod_since(store: Arc<dyn Store>) {
     let mut batch: Vec<SpendRecord> = (0..9).map(|n| record(n, None, None, None)).collect();
     batch[4].pod = "pod-b".to_owned();
+    // Refused as not this instance's (counted), and a failure of another kind (not counted).
+    batch[5].error_kind = Some("instance_not_allowed".to_owned());
+    batch[7].error_kind = Some("model_not_found".to_owned());
+    batch[8].error_kind = Some("timeout".to_owned());
     store.record_spend(&batch, T0).await.unwrap();
-    // Rows 0..=8 are 1 s apart from T0; since row 2: rows 2..=8, of which row 3 and 6 are
-    // instance `claude` (n % 3 == 0) and row 4 is on pod-b.
+    // Rows 0..=8 are 1 s apart from T0; since row 2: rows 2..=8. Instance `claude` is n % 3 == 0
+    // (3, 6), row 4 is on pod-b, even rows ask for gpt-4o and odd ones for claude-sonnet-4.
     let t = store.pod_traffic(batch[2].ts).await.unwrap();
-    let find = |i: &str, p: &str| t.iter().find(|x| x.instance == i && x.pod == p).unwrap();
-    assert_eq!(t.len(), 3, "{t:?}");
-    assert_eq!(find("claude", "pod-a").requests, 2);
-    assert_eq!(find("default", "pod-b").requests, 1);
-    let rest = find("default", "pod-a");
-    assert_eq!(rest.requests, 4);
+    let cells: Vec<(&str, &str, &str, i64, i64)> = t
+        .iter()
+        .map(|x| {
+            (
+                x.instance.as_str(),
+                x.pod.as_str(),
+                x.model.as_str(),
+                x.requests,
+                x.misdirected,
+            )
+        })
+        .collect();
     assert_eq!(
-        rest.cost,
-        Micros([2, 5, 7, 8].iter().map(|n| 1_000 + n).sum())
+        cells,
+        vec![
+            ("claude", "pod-a", "claude-sonnet-4", 1, 0),
+            ("claude", "pod-a", "gpt-4o", 1, 0),
+            ("default", "pod-a", "claude-sonnet-4", 2, 2),
+            ("default", "pod-a", "gpt-4o", 2, 0),
+            ("default", "pod-b", "gpt-4o", 1, 0),
+        ]
     );
+    assert_eq!(t[2].cost, Micros(1_005 + 1_007));
     assert!(
         store
             .pod_traffic(Timestamp(T0.0 + 60_000))
