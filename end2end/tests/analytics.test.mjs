@@ -94,7 +94,7 @@ describe('spend analytics, from real traffic', () => {
       env: { TOLLGATE_MASTER_KEY: MASTER_KEY, STUB_KEY: 'stub-secret' },
       config: config(stub.port),
     });
-    const out = server.cli('keys', 'create', '--alias', 'e2e-analytics');
+    const out = server.cli('keys', 'create', '--alias', 'e2e-analytics', '--max-budget', '2');
     key = /^key:\s+(sk-tg-\S+)/m.exec(out)?.[1];
     assert.ok(key, `unexpected \`keys create\` output:\n${out}`);
     browser = await launchBrowser();
@@ -141,6 +141,11 @@ describe('spend analytics, from real traffic', () => {
     assert.match(await page.locator('[data-testid=top-key]').innerText(), /e2e-analytics/);
     assert.match(await page.locator('[data-testid=top-model]').innerText(), /gpt-4o/);
     await page.locator('[data-testid=sparkline]').waitFor();
+    // The key's lifetime budget of $2 is 90% spent.
+    const budget = page.locator('[data-testid=budgets-near-limit] tr[data-owner=key]');
+    assert.match(await budget.innerText(), /e2e-analytics/);
+    assert.equal((await budget.locator('[data-testid=budget-used]').innerText()).trim(), '90%');
+    assert.match(await budget.innerText(), /never \(lifetime budget\)/);
     await screenshot(page, 'analytics-dashboard');
   });
 

@@ -1,5 +1,6 @@
 //! The home page: today's and this month's spend and traffic (each number a link to the view
-//! behind it), a 30-day sparkline and the top spenders; the instances with problems (from the
+//! behind it), a 30-day sparkline, the top spenders and the budgets near their limit; the
+//! instances with problems (from the
 //! same report as the instances pages); then storage, accounts, configuration revision and
 //! gateway heartbeats.
 
@@ -11,7 +12,9 @@ use crate::server_fns::analytics::get_dashboard;
 use crate::server_fns::instances::get_instances;
 use crate::server_fns::system::get_system_overview;
 use leptos::prelude::*;
-use tollgate_domain::analytics::{Dashboard, GroupBy, SpendGroup, SpendMetrics};
+use tollgate_domain::analytics::{
+    BudgetAlert, BudgetOwner, Dashboard, GroupBy, NEAR_LIMIT_PERCENT, SpendGroup, SpendMetrics,
+};
 use tollgate_domain::instances::{ClusterReport, HealthState, Severity};
 
 #[component]
@@ -24,7 +27,14 @@ pub fn DashboardPage() -> impl IntoView {
         {heading("Spend and traffic")}
         <Suspense fallback=|| view! { <p class="text-sm text-zinc-500">"Loading…"</p> }>
             {move || dashboard.get().map(|r| match r {
-                Ok(d) => view! { <SpendOverview dashboard=d/> }.into_any(),
+                Ok(d) => {
+                    let alerts = d.near_limit.clone();
+                    view! {
+                        <SpendOverview dashboard=d/>
+                        {heading("Budgets near their limit")}
+                        <NearLimit alerts=alerts/>
+                    }.into_any()
+                }
                 Err(e) => view! { <p role="alert" class="field-error">{e.to_string()}</p> }.into_any(),
             })}
         </Suspense>
@@ -273,6 +283,68 @@ fn Problems(report: ClusterReport) -> impl IntoView {
                                 None => view! { <span class="text-zinc-500">{i.health.reason.clone()}</span> }.into_any(),
                             }}</td>
                         </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
+/// Budgets at or over the dashboard's share in their current window, each linked to its spend.
+#[component]
+fn NearLimit(alerts: Vec<BudgetAlert>) -> impl IntoView {
+    if alerts.is_empty() {
+        return view! {
+            <p class="text-sm text-zinc-600 dark:text-zinc-400" data-testid="no-budget-alerts">
+                {format!("No budget of a key, team or user has reached {NEAR_LIMIT_PERCENT}% of its limit in its current window.")}
+            </p>
+        }
+        .into_any();
+    }
+    view! {
+        <div class="card overflow-hidden p-0" data-testid="budgets-near-limit">
+            <table class="w-full text-sm">
+                <thead class="bg-zinc-50 text-left text-xs uppercase text-zinc-500 dark:bg-zinc-900">
+                    <tr>
+                        <th class="px-4 py-2">"Budget of"</th>
+                        <th class="px-4 py-2 text-right">"Spent"</th>
+                        <th class="px-4 py-2 text-right">"Limit"</th>
+                        <th class="px-4 py-2">"Used"</th>
+                        <th class="px-4 py-2">"Resets (UTC)"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {alerts.into_iter().map(|a| {
+                        let owner = a.owner.as_str();
+                        let href = match a.owner {
+                            BudgetOwner::Key => link("/logs", &[("key", a.id.clone())]),
+                            BudgetOwner::Team | BudgetOwner::User => {
+                                link("/spend", &[("range", "month".to_owned()), (owner, a.id.clone())])
+                            }
+                        };
+                        let share = a.share();
+                        let width = format!("width:{:.0}%", (share * 100.0).clamp(0.0, 100.0));
+                        let bar = if share >= 1.0 { "h-full bg-red-600" } else { "h-full bg-amber-500" };
+                        view! {
+                            <tr class="border-t border-zinc-100 dark:border-zinc-800" data-owner=owner data-id=a.id.clone()>
+                                <td class="px-4 py-2">
+                                    <span class="text-xs uppercase text-zinc-500">{owner}</span>" "
+                                    <a class="font-medium hover:underline" href=href>{a.label.clone()}</a>
+                                </td>
+                                <td class="px-4 py-2 text-right tabular-nums">{money(a.spend)}</td>
+                                <td class="px-4 py-2 text-right tabular-nums">{money(a.max_budget)}</td>
+                                <td class="px-4 py-2">
+                                    <div class="flex items-center gap-2">
+                                        <div class="h-2 w-24 overflow-hidden rounded bg-zinc-200 dark:bg-zinc-800" aria-hidden="true">
+                                            <div class=bar style=width></div>
+                                        </div>
+                                        <span class="tabular-nums" data-testid="budget-used">{format!("{:.0}%", share * 100.0)}</span>
+                                    </div>
+                                </td>
+                                <td class="px-4 py-2 tabular-nums">{a.resets.map_or_else(|| "never (lifetime budget)".to_owned(), |t| t.display_minutes())}</td>
+                            </tr>
+                        }
                     }).collect_view()}
                 </tbody>
             </table>

@@ -4,12 +4,13 @@
 
 use crate::error::AppError;
 use tollgate_domain::analytics::{
-    DASHBOARD_TOP, Dashboard, Granularity, GroupBy, LogEntry, LogPage, LogQuery, QueryError,
-    Rollup, SpendFilters, SpendMetrics, SpendQuery, SpendSeries, assemble,
+    BudgetAlert, BudgetOwner, DASHBOARD_BUDGETS, DASHBOARD_TOP, Dashboard, Granularity, GroupBy,
+    LogEntry, LogPage, LogQuery, NEAR_LIMIT_PERCENT, QueryError, Rollup, SpendFilters,
+    SpendMetrics, SpendQuery, SpendSeries, assemble,
 };
 use tollgate_domain::time::MS_PER_DAY;
 use tollgate_domain::{Action, Actor, Target, TeamId, Timestamp};
-use tollgate_store::Store;
+use tollgate_store::{Scope, Store};
 
 impl From<QueryError> for AppError {
     fn from(e: QueryError) -> Self {
@@ -138,6 +139,7 @@ pub async fn dashboard(
         groups.truncate(5);
         top.push((group_by, groups));
     }
+    let near_limit = budgets_near_limit(store, team, now).await?;
     Ok(Dashboard {
         now,
         team,
@@ -146,7 +148,54 @@ pub async fn dashboard(
         month_start,
         daily,
         top,
+        near_limit,
     })
+}
+
+/// Budgets at or over [`NEAR_LIMIT_PERCENT`] in their current window, fullest first; with a
+/// team scope, that team's own budget and its keys' only. The store returns recent windows at
+/// or over the share; the current one is computed here from each owner's period.
+pub async fn budgets_near_limit(
+    store: &dyn Store,
+    team: Option<TeamId>,
+    now: Timestamp,
+) -> Result<Vec<BudgetAlert>, AppError> {
+    use tollgate_domain::budget::{BudgetPeriod, window};
+    // No period is longer than a year plus a month: older windows cannot be current.
+    let oldest = now.plus_millis(-400 * MS_PER_DAY);
+    let mut out: Vec<BudgetAlert> = store
+        .budgets_near_limit(NEAR_LIMIT_PERCENT, oldest)
+        .await?
+        .into_iter()
+        .filter(|b| team.is_none_or(|t| b.team_id == Some(t.0)))
+        .filter_map(|b| {
+            // A period that no longer parses is shown as lifetime rather than hidden.
+            let period = b
+                .budget_duration
+                .as_deref()
+                .and_then(|d| BudgetPeriod::parse(d).ok());
+            let current = window(period, b.created_at, now);
+            (current.start.0 == b.window_start).then(|| BudgetAlert {
+                owner: match b.scope {
+                    Scope::Key => BudgetOwner::Key,
+                    Scope::Team => BudgetOwner::Team,
+                    Scope::User => BudgetOwner::User,
+                },
+                id: b.id.to_string(),
+                label: b.label,
+                spend: b.spend,
+                max_budget: b.max_budget,
+                resets: current.end,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.share()
+            .total_cmp(&a.share())
+            .then_with(|| a.label.cmp(&b.label))
+    });
+    out.truncate(DASHBOARD_BUDGETS);
+    Ok(out)
 }
 
 #[cfg(test)]

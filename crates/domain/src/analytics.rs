@@ -502,6 +502,58 @@ pub struct Dashboard {
     pub daily: Vec<(Timestamp, SpendMetrics)>,
     /// The five highest spenders of this month, per dimension (key, team, model, instance).
     pub top: Vec<(GroupBy, Vec<SpendGroup>)>,
+    /// Budgets at or over [`NEAR_LIMIT_PERCENT`] of their maximum in their current window,
+    /// fullest first, at most [`DASHBOARD_BUDGETS`].
+    pub near_limit: Vec<BudgetAlert>,
+}
+
+/// The share of a budget from which the dashboard lists it.
+pub const NEAR_LIMIT_PERCENT: i64 = 80;
+/// At most this many budgets on the dashboard.
+pub const DASHBOARD_BUDGETS: usize = 10;
+
+/// A budget at or near its maximum in its current window.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BudgetAlert {
+    /// What owns it: a key, a team or a user.
+    pub owner: BudgetOwner,
+    /// The owner's id.
+    pub id: String,
+    /// A key's alias (or masked form), a team's name, a user's email.
+    pub label: String,
+    pub spend: Micros,
+    pub max_budget: Micros,
+    /// When the window resets; `None` for a lifetime budget.
+    pub resets: Option<Timestamp>,
+}
+
+/// Who a budget belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BudgetOwner {
+    Key,
+    Team,
+    User,
+}
+
+impl BudgetOwner {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BudgetOwner::Key => "key",
+            BudgetOwner::Team => "team",
+            BudgetOwner::User => "user",
+        }
+    }
+}
+
+impl BudgetAlert {
+    /// Spend as a share of the budget (1.0 is all of it; may exceed 1 by what was in flight).
+    pub fn share(&self) -> f64 {
+        if self.max_budget.0 <= 0 {
+            return 0.0;
+        }
+        self.spend.0 as f64 / self.max_budget.0 as f64
+    }
 }
 
 /// The dimensions the dashboard ranks, in the order shown.

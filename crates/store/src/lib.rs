@@ -23,8 +23,8 @@ mod types;
 
 pub use error::{Error, Result};
 pub use spend_types::{
-    LimitHolder, Limits, ModelPrice, PodTraffic, Scope, SpendRecord, SpendTotals, SpendWrite,
-    WindowChange, WindowSpend,
+    BudgetStanding, LimitHolder, Limits, ModelPrice, PodTraffic, Scope, SpendRecord, SpendTotals,
+    SpendWrite, WindowChange, WindowSpend,
 };
 pub use store::Store;
 pub use types::{

@@ -258,3 +258,28 @@ pub struct PodTraffic {
     /// Their cost.
     pub cost: Micros,
 }
+
+/// A budget whose owner spent at least a given share of it in some recent window (see
+/// [`crate::Store::budgets_near_limit`]); the caller decides whether that window is the current
+/// one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BudgetStanding {
+    /// Whose budget.
+    pub scope: Scope,
+    /// The key, team or user id.
+    pub id: Uuid,
+    /// The team it belongs to: a key's team, a team itself; `None` for users and team-less keys.
+    pub team_id: Option<Uuid>,
+    /// A key's alias (else its masked form), a team's name, a user's email.
+    pub label: String,
+    /// The budget.
+    pub max_budget: Micros,
+    /// Its period (`30d`, `1mo`), `None` for a lifetime budget.
+    pub budget_duration: Option<String>,
+    /// When the owner was created: the anchor of fixed-length windows.
+    pub created_at: Timestamp,
+    /// The window the spend is in (UTC ms; 0 for lifetime).
+    pub window_start: i64,
+    /// Spend in that window.
+    pub spend: Micros,
+}

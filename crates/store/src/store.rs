@@ -2,8 +2,8 @@
 
 use crate::error::Result;
 use crate::spend_types::{
-    LimitHolder, Limits, ModelPrice, PodTraffic, Scope, SpendRecord, SpendTotals, SpendWrite,
-    WindowSpend,
+    BudgetStanding, LimitHolder, Limits, ModelPrice, PodTraffic, Scope, SpendRecord, SpendTotals,
+    SpendWrite, WindowSpend,
 };
 use crate::types::{
     AuditQuery, Backend, CredentialSecret, GatewayNode, KeyRecord, NewCredential, NewKey,
@@ -207,6 +207,15 @@ pub trait Store: Send + Sync + 'static {
     async fn get_spend_log(&self, request_id: &str) -> Result<LogEntry>;
 
     // Budgets and limits of teams and users (keys carry theirs).
+    /// Budgets (of keys, teams and users) whose spend in a window starting at or after
+    /// `min_window_start`, or in the lifetime window, is at least `percent` % of the maximum.
+    /// Windows are not judged current here: the caller computes each owner's current window
+    /// from its period ([`tollgate_domain::budget::window`]) and keeps that one.
+    async fn budgets_near_limit(
+        &self,
+        percent: i64,
+        min_window_start: Timestamp,
+    ) -> Result<Vec<BudgetStanding>>;
     /// Every team and user with a budget or limit set.
     async fn list_limit_holders(&self) -> Result<Vec<LimitHolder>>;
     /// Replaces the budget and limit settings of a key, team or user (a user's rate fields

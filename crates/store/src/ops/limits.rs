@@ -48,6 +48,75 @@ macro_rules! limit_ops {
             Ok(out)
         }
 
+        pub(crate) async fn budgets_near_limit(
+            pool: &sqlx::Pool<Db>,
+            percent: i64,
+            min_window_start: tollgate_domain::Timestamp,
+        ) -> $crate::Result<Vec<$crate::BudgetStanding>> {
+            use $crate::rows::DbRow as _;
+            // One statement per owner kind, each a join of the counters at or over the share
+            // with their owner; the counters are few per owner and the share filter keeps the
+            // answer to the budgets worth showing.
+            let mut out = Vec::new();
+            for (scope, select, from) in [
+                (
+                    $crate::Scope::Key,
+                    "SELECT o.id, o.team_id, o.alias, o.key_prefix, o.key_suffix, ",
+                    " FROM spend_windows w JOIN virtual_keys o ON o.id = w.id WHERE w.scope = 'key'",
+                ),
+                (
+                    $crate::Scope::Team,
+                    "SELECT o.id, o.id AS team_id, o.name AS alias, NULL AS key_prefix, \
+                     NULL AS key_suffix, ",
+                    " FROM spend_windows w JOIN teams o ON o.id = w.id WHERE w.scope = 'team'",
+                ),
+                (
+                    $crate::Scope::User,
+                    "SELECT o.id, NULL AS team_id, o.email AS alias, NULL AS key_prefix, \
+                     NULL AS key_suffix, ",
+                    " FROM spend_windows w JOIN users o ON o.id = w.id WHERE w.scope = 'user'",
+                ),
+            ] {
+                let mut q = sqlx::QueryBuilder::<Db>::new(format!(
+                    "{select}o.max_budget, o.budget_duration, o.created_at, w.window_start, \
+                     w.spend{from} AND o.max_budget IS NOT NULL AND o.max_budget > 0 \
+                     AND w.spend * 100 >= o.max_budget * "
+                ));
+                q.push_bind(percent);
+                q.push(" AND (w.window_start = 0 OR w.window_start >= ");
+                q.push_bind(min_window_start.0);
+                q.push(") ORDER BY o.id, w.window_start");
+                for row in q
+                    .build()
+                    .fetch_all(pool)
+                    .await
+                    .map_err($crate::Error::db)?
+                {
+                    let alias = row.opt_text("alias")?;
+                    let label = match scope {
+                        $crate::Scope::Key => $crate::ops::rollups::key_label(
+                            alias,
+                            row.opt_text("key_prefix")?,
+                            row.opt_text("key_suffix")?,
+                        ),
+                        _ => alias,
+                    };
+                    out.push($crate::BudgetStanding {
+                        scope,
+                        id: row.uuid("id")?,
+                        team_id: row.opt_uuid("team_id")?,
+                        label: label.unwrap_or_default(),
+                        max_budget: tollgate_domain::Micros(row.int("max_budget")?),
+                        budget_duration: row.opt_text("budget_duration")?,
+                        created_at: row.ts("created_at")?,
+                        window_start: row.int("window_start")?,
+                        spend: tollgate_domain::Micros(row.int("spend")?),
+                    });
+                }
+            }
+            Ok(out)
+        }
+
         pub(crate) async fn set_limits(
             pool: &sqlx::Pool<Db>,
             scope: $crate::Scope,

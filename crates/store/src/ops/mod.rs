@@ -428,6 +428,13 @@ macro_rules! impl_store {
             ) -> $crate::Result<tollgate_domain::analytics::LogEntry> {
                 $ops::get_spend_log(&self.pool, request_id).await
             }
+            async fn budgets_near_limit(
+                &self,
+                percent: i64,
+                min_window_start: tollgate_domain::Timestamp,
+            ) -> $crate::Result<Vec<$crate::BudgetStanding>> {
+                $ops::budgets_near_limit(&self.pool, percent, min_window_start).await
+            }
             async fn list_limit_holders(&self) -> $crate::Result<Vec<$crate::LimitHolder>> {
                 $ops::list_limit_holders(&self.pool).await
             }

@@ -344,6 +344,75 @@ async fn price_overrides(store: Arc<dyn Store>) {
     ));
 }
 
+/// Budgets at or over a share of their maximum, by owner kind, in recent or lifetime windows.
+async fn budgets_near_their_limit(store: Arc<dyn Store>) {
+    let (key, team, user) = owners(store.as_ref()).await;
+    let dollars = |d: i64| Some(Micros(d * 1_000_000));
+    let set = |scope, id, max_budget, budget_duration: Option<&str>| {
+        let store = store.clone();
+        let limits = Limits {
+            max_budget,
+            budget_duration: budget_duration.map(str::to_owned),
+            ..Limits::default()
+        };
+        async move { store.set_limits(scope, id, &limits, T0).await.unwrap() }
+    };
+    set(Scope::Key, key.0, dollars(1), None).await;
+    set(Scope::Team, team.0, dollars(10), Some("30d")).await;
+    set(Scope::User, user.0, dollars(2), Some("1d")).await;
+    let window = T0.start_of_day().0;
+    let spend = |n: u64, cost: i64| SpendRecord {
+        cost: Micros(cost),
+        key_window: 0,
+        team_window: window,
+        user_window: window,
+        ..record(n, Some(key), Some(team), Some(user))
+    };
+    store.record_spend(&[spend(1, 850_000)], T0).await.unwrap();
+    let near = store
+        .budgets_near_limit(80, Timestamp(window))
+        .await
+        .unwrap();
+    // The key: $0.85 of $1 (lifetime). The team ($0.85 of $10) and user ($0.85 of $2) are not.
+    assert_eq!(near.len(), 1, "{near:?}");
+    assert_eq!(near[0].scope, Scope::Key);
+    assert_eq!(near[0].id, key.0);
+    assert_eq!(near[0].team_id, Some(team.0));
+    assert_eq!(near[0].spend, Micros(850_000));
+    assert_eq!(near[0].max_budget, Micros(1_000_000));
+    assert_eq!(near[0].window_start, 0);
+    assert!(!near[0].label.is_empty());
+
+    store.record_spend(&[spend(2, 800_000)], T0).await.unwrap();
+    let mut near = store
+        .budgets_near_limit(80, Timestamp(window))
+        .await
+        .unwrap();
+    near.sort_by_key(|b| b.scope);
+    let scopes: Vec<Scope> = near.iter().map(|b| b.scope).collect();
+    assert_eq!(scopes, vec![Scope::Key, Scope::User], "{near:?}");
+    let u = &near[1];
+    assert_eq!((u.spend, u.window_start), (Micros(1_650_000), window));
+    assert_eq!(u.label, "ana@example.com");
+    assert_eq!(u.team_id, None);
+    assert_eq!(u.budget_duration.as_deref(), Some("1d"));
+    // A window that started before the bound is not read; the lifetime one always is.
+    let later = store
+        .budgets_near_limit(80, Timestamp(window + 1))
+        .await
+        .unwrap();
+    let scopes: Vec<Scope> = later.iter().map(|b| b.scope).collect();
+    assert_eq!(scopes, vec![Scope::Key]);
+    // A share nobody reaches.
+    assert!(
+        store
+            .budgets_near_limit(200, Timestamp(0))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 both!(
     batch_counts_once,
     repeated_ids_in_one_batch,
@@ -352,4 +421,5 @@ both!(
     traffic_per_pod_since,
     limits_of_teams_users_and_keys,
     price_overrides,
+    budgets_near_their_limit,
 );
