@@ -208,6 +208,8 @@ describe('spend analytics, from real traffic', () => {
     const detail = page.locator('[data-testid=log-detail]');
     await detail.waitFor();
     assert.match(await detail.innerText(), /broken-model/);
+    // The one deployment of broken-model was tried and failed.
+    assert.equal(await page.locator('[data-testid=tried] li').count(), 1);
     assert.match(await page.locator('[data-testid=not-stored]').innerText(), /not stored/);
     await screenshot(page, 'analytics-request');
     assert.deepEqual(browser.errors, []);

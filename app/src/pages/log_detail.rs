@@ -57,6 +57,20 @@ fn none() -> AnyView {
     view! { <span class="text-zinc-400">"—"</span> }.into_any()
 }
 
+/// The deployments a request was sent to, in order; retries and fallbacks show as several.
+fn tried(e: &LogEntry) -> AnyView {
+    if e.tried.is_empty() {
+        return none();
+    }
+    let ids: Vec<String> = e.tried.iter().map(|d| d.to_string()).collect();
+    view! {
+        <ol class="list-decimal pl-5" data-testid="tried">
+            {ids.into_iter().map(|id| view! { <li class="font-mono text-xs">{id}</li> }).collect_view()}
+        </ol>
+    }
+    .into_any()
+}
+
 /// A value that links to the request log filtered by it.
 fn filtered(name: &'static str, value: String, shown: String) -> AnyView {
     let href = link("/logs", &[(name, value)]);
@@ -95,6 +109,7 @@ fn EntryView(entry: LogEntry) -> impl IntoView {
             {row("Upstream model", e.upstream_model.clone().map_or_else(none, plain))}
             {row("Provider", e.provider.clone().map_or_else(none, plain))}
             {row("Deployment", e.deployment_id.map_or_else(none, |d| mono(d.to_string())))}
+            {row("Deployments tried", tried(&e))}
             {row("Instance", filtered("instance", e.instance.clone(), e.instance.clone()))}
             {row("Pod", filtered("pod", e.pod.clone(), e.pod.clone()))}
             {row("Key", key)}

@@ -716,6 +716,8 @@ pub struct LogEntry {
     pub status: i32,
     pub error_kind: Option<String>,
     pub unpriced: bool,
+    /// The deployments the request was sent to, in order; the last answered unless all failed.
+    pub tried: Vec<DeploymentId>,
 }
 
 impl LogEntry {

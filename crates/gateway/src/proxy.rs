@@ -43,6 +43,8 @@ pub(crate) struct Ctx {
     pub route_model: String,
     /// Held until the response is complete; a stream takes it over until it ends.
     pub in_flight: std::sync::Mutex<Option<GatewayInFlight>>,
+    /// The deployments sent to so far, in order (the spend log's `tried`).
+    pub tried: Vec<uuid::Uuid>,
 }
 
 impl Ctx {
@@ -71,6 +73,7 @@ pub(crate) async fn serve(
         key: None,
         route_model: String::new(),
         in_flight: std::sync::Mutex::new(Some(GatewayInFlight::enter(gw.clone()))),
+        tried: Vec::new(),
     };
     let mut response = match run(&gw, endpoint, &headers, body, &mut ctx).await {
         Ok(r) => r,
@@ -200,7 +203,6 @@ async fn run(
         .filter_map(|f| snapshot.routes.resolve(f, headers))
         .collect();
 
-    let mut tried: Vec<String> = Vec::new();
     let mut last: Option<Failure> = None;
     // The soonest a deployment skipped for its rate cap frees up, in ms.
     let mut capped: Option<i64> = None;
@@ -236,7 +238,7 @@ async fn run(
                 }
             };
             attempts += 1;
-            tried.push(dep.deployment.id.to_string());
+            ctx.tried.push(dep.deployment.id.0);
             match attempt(gw, &client_req, &resolved, &dep, ctx).await {
                 Ok(response) => {
                     probe.settled();
@@ -274,6 +276,7 @@ async fn run(
             retry_after_secs,
         });
     }
+    let tried: Vec<String> = ctx.tried.iter().map(uuid::Uuid::to_string).collect();
     Err(match last {
         None => GatewayError::Upstream {
             status: StatusCode::SERVICE_UNAVAILABLE,

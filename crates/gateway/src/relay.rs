@@ -41,6 +41,8 @@ pub(crate) struct Accounting {
     dep: Arc<DeploymentEntry>,
     upstream_model: String,
     sent_at: Instant,
+    /// The deployments sent to, this one last.
+    tried: Vec<uuid::Uuid>,
     _in_flight: InFlight,
 }
 
@@ -84,6 +86,7 @@ impl Accounting {
             dep,
             upstream_model,
             sent_at,
+            tried: ctx.tried.clone(),
             _in_flight: in_flight,
         }
     }
@@ -145,6 +148,7 @@ impl Accounting {
         r.ttft_ms = ttft.map(millis);
         r.cost = cost;
         r.unpriced = unpriced;
+        r.tried.clone_from(&self.tried);
         if unpriced {
             self.gw.metrics.unpriced(&self.route_name);
         }
@@ -397,7 +401,7 @@ pub(crate) fn record_refusal(gw: &Arc<Gateway>, ctx: &Ctx, e: &GatewayError) {
         GatewayError::Upstream { .. } => "upstream_failed",
         _ => "internal",
     };
-    gw.usage.record(base_event(
+    let mut event = base_event(
         gw,
         &ctx.snapshot,
         &ctx.log_id,
@@ -407,7 +411,10 @@ pub(crate) fn record_refusal(gw: &Arc<Gateway>, ctx: &Ctx, e: &GatewayError) {
         status,
         Outcome::Error,
         Some(kind),
-    ));
+    );
+    // Every attempt failed (or none was possible): the log keeps which were tried.
+    event.record.tried.clone_from(&ctx.tried);
+    gw.usage.record(event);
 }
 
 fn millis(d: Duration) -> i64 {
@@ -439,29 +446,22 @@ fn base_event(
         key.map_or((0, 0, 0), |k| charge::windows(snapshot, k, ts));
     UsageEvent {
         record: SpendRecord {
-            request_id: request_id.to_owned(),
-            ts,
             key_id: key.map(|k| k.id),
             team_id: key.and_then(|k| k.team_id),
             user_id: key.and_then(|k| k.user_id),
-            instance: gw.config.instance.clone(),
-            pod: gw.config.pod.clone(),
-            route_model: route_model.to_owned(),
-            upstream_model: None,
-            provider: None,
-            deployment_id: None,
-            prompt_tokens: 0,
-            completion_tokens: 0,
-            cached_tokens: 0,
-            cost: tollgate_domain::Micros::ZERO,
             latency_ms: Some(millis(latency)),
-            ttft_ms: None,
             status: i32::from(status),
             error_kind: error_kind.map(str::to_owned),
-            unpriced: false,
             key_window,
             team_window,
             user_window,
+            ..SpendRecord::new(
+                request_id,
+                ts,
+                gw.config.instance.clone(),
+                gw.config.pod.clone(),
+                route_model,
+            )
         },
         outcome,
         stream: false,

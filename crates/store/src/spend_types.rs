@@ -82,6 +82,10 @@ pub struct SpendRecord {
     pub error_kind: Option<String>,
     /// No price was known: `cost` is 0, not a guess.
     pub unpriced: bool,
+    /// The deployments the request was sent to, in order (retries and fallbacks included);
+    /// empty when none was tried. Absent in spool files written before it existed.
+    #[serde(default)]
+    pub tried: Vec<Uuid>,
     /// The budget window (start, UTC ms; 0 for a lifetime budget) charged for the key, its
     /// team and its user, computed from each owner's budget period when the request ended.
     pub key_window: i64,
@@ -122,6 +126,7 @@ impl SpendRecord {
             status: 200,
             error_kind: None,
             unpriced: false,
+            tried: Vec::new(),
             key_window: 0,
             team_window: 0,
             user_window: 0,

@@ -40,7 +40,16 @@ async fn a_500_or_429_is_retried_on_another_deployment() {
             dep_ids(&r)[1]
         );
         assert_eq!((a.calls(), b.calls()), (1, 1), "after a {status}");
+        // The spend log keeps both, in order: the one that failed, then the one that answered.
+        let events = h.usage.events();
+        assert_eq!(events.len(), 1);
+        assert_eq!(tried(&events[0]), dep_ids(&r), "after a {status}");
     }
+}
+
+/// The deployments an accounted request was sent to, as text.
+fn tried(e: &tollgate_gateway::usage::UsageEvent) -> Vec<String> {
+    e.tried.iter().map(uuid::Uuid::to_string).collect()
 }
 
 #[tokio::test]
@@ -99,6 +108,11 @@ async fn when_every_retry_fails_all_deployments_are_listed() {
         (1, 1),
         "each deployment once per request"
     );
+    // The failed request's log row lists them too.
+    let events = h.usage.events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].status, 502);
+    assert_eq!(tried(&events[0]), dep_ids(&r));
 }
 
 #[tokio::test]

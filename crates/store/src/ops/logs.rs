@@ -13,7 +13,7 @@ macro_rules! log_select {
         "SELECT s.request_id, s.ts, s.key_id, s.team_id, s.user_id, s.instance, s.pod, \
          s.route_model, s.upstream_model, s.provider, s.deployment_id, s.prompt_tokens, \
          s.completion_tokens, s.cached_tokens, s.cost, s.latency_ms, s.ttft_ms, \
-         CAST(s.status AS BIGINT) AS status, s.error_kind, s.unpriced, k.alias AS key_alias, \
+         CAST(s.status AS BIGINT) AS status, s.error_kind, s.unpriced, s.tried, k.alias AS key_alias, \
          k.key_prefix, k.key_suffix FROM spend_logs s LEFT JOIN virtual_keys k ON k.id = s.key_id"
     };
 }
@@ -48,7 +48,20 @@ pub(crate) fn log_entry(r: &impl DbRow) -> Result<LogEntry> {
             .map_err(|_| Error::Internal(format!("a stored status is out of range: {status}")))?,
         error_kind: r.opt_text("error_kind")?,
         unpriced: r.flag("unpriced")?,
+        tried: tried_ids(&r.text("tried")?)?,
     })
+}
+
+/// The inverse of `ops::spend::tried_text`.
+fn tried_ids(text: &str) -> Result<Vec<DeploymentId>> {
+    text.split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            uuid::Uuid::parse_str(s)
+                .map(DeploymentId)
+                .map_err(|_| Error::Internal(format!("a stored deployment id is malformed: {s:?}")))
+        })
+        .collect()
 }
 
 /// Free functions over `&Pool<Db>` for the request log; see [`crate::ops`] for what must be in

@@ -10,6 +10,15 @@ use uuid::Uuid;
 /// 20) x 1000 stays under SQLite's 32766 parameters and Postgres's 65535.
 pub(crate) const CHUNK: usize = 1000;
 
+/// The `tried` column: the deployments' uuids, comma-separated.
+pub(crate) fn tried_text(tried: &[uuid::Uuid]) -> String {
+    tried
+        .iter()
+        .map(uuid::Uuid::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// What the newly written rows of a batch add to counters, in a fixed order (so two writers
 /// lock rows in the same order and cannot deadlock on Postgres).
 #[derive(Default)]
@@ -74,7 +83,7 @@ macro_rules! spend_ops {
                     "INSERT INTO spend_logs (request_id, ts, key_id, team_id, user_id, instance, \
                      pod, route_model, upstream_model, provider, deployment_id, prompt_tokens, \
                      completion_tokens, cached_tokens, cost, latency_ms, ttft_ms, status, \
-                     error_kind, unpriced) ",
+                     error_kind, unpriced, tried) ",
                 );
                 q.push_values(chunk, |mut b, r| {
                     b.push_bind(r.request_id.clone())
@@ -96,7 +105,8 @@ macro_rules! spend_ops {
                         .push_bind(r.ttft_ms)
                         .push_bind(r.status)
                         .push_bind(r.error_kind.clone())
-                        .push_bind(r.unpriced);
+                        .push_bind(r.unpriced)
+                        .push_bind($crate::ops::spend::tried_text(&r.tried));
                 });
                 q.push(" ON CONFLICT (request_id) DO NOTHING RETURNING request_id");
                 for row in q

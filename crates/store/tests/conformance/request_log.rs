@@ -35,6 +35,11 @@ fn records(keys: &[KeyId; 2], teams: &[TeamId; 2]) -> Vec<SpendRecord> {
             r.upstream_model = Some(format!("{}-2025", r.route_model));
             r.provider = Some("openai".to_owned());
             r.deployment_id = (n % 6 == 0).then(Uuid::now_v7);
+            // Retries and fallbacks: none, one, or two deployments before the answering one.
+            r.tried = (0..n % 3)
+                .map(|_| Uuid::now_v7())
+                .chain(r.deployment_id)
+                .collect();
             r.prompt_tokens = n as i64;
             r.completion_tokens = 2 * n as i64;
             r.cached_tokens = n as i64 / 2;
@@ -99,6 +104,8 @@ fn assert_same(e: &LogEntry, r: &SpendRecord) {
             r.unpriced,
         )
     );
+    let tried: Vec<Uuid> = e.tried.iter().map(|d| d.0).collect();
+    assert_eq!(tried, r.tried);
 }
 
 /// Every page of a query, following `next`; checks each page's size.

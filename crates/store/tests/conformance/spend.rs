@@ -41,6 +41,7 @@ fn record(n: u64, key: Option<KeyId>, team: Option<TeamId>, user: Option<UserId>
         status: if n % 10 == 9 { 502 } else { 200 },
         error_kind: (n % 10 == 9).then(|| "upstream_5xx".to_owned()),
         unpriced: false,
+        tried: Vec::new(),
         key_window: 0,
         team_window: T0.start_of_day().0,
         user_window: 0,
