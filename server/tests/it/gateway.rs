@@ -3,7 +3,7 @@
 //! their counters) within a second.
 
 use super::harness::{
-    Db, Server, command, fresh_postgres_database, redis_url, stub_upstream, write_config,
+    Db, Server, command, migrated_postgres, redis_url, stub_upstream, write_config,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -47,16 +47,7 @@ async fn a_blocked_key_is_refused_by_every_gateway_within_a_second() {
     let upstream = stub_upstream().await;
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), &upstream, "stub-model");
-    let db = fresh_postgres_database();
-    let migrated = command(&["migrate"])
-        .env("TOLLGATE_DATABASE_URL", &db)
-        .output()
-        .unwrap();
-    assert!(
-        migrated.status.success(),
-        "{}",
-        String::from_utf8_lossy(&migrated.stderr)
-    );
+    let db = migrated_postgres();
 
     // Two replicas as in a cluster: one Postgres, one Redis for their counters.
     let redis = redis_url();

@@ -296,6 +296,34 @@ pub fn write_config(dir: &std::path::Path, api_base: &str, upstream_model: &str)
     std::fs::write(dir.join("tollgate.toml"), toml).unwrap();
 }
 
+/// A fresh database on the test Postgres server, migrated by `tollgate migrate`; its URL.
+pub fn migrated_postgres() -> String {
+    let db = fresh_postgres_database();
+    let out = command(&["migrate"])
+        .env("TOLLGATE_DATABASE_URL", &db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    db
+}
+
+/// Polls `done` every 100 ms until it answers true; fails naming `what` after 20 s.
+pub async fn wait_until<F, Fut>(what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done().await {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Creates a key with `tollgate keys create FLAGS` on this database; returns the secret.
 pub fn create_key(db_url: &str, flags: &[&str]) -> String {
     let mut args = vec!["keys", "create"];

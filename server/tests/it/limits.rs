@@ -3,8 +3,8 @@
 //! evidence the instances report reads from the spend log.
 
 use super::harness::{
-    COMPLETION_TOKENS, Db, PROMPT_TOKENS, Server, ask, command, create_key,
-    fresh_postgres_database, redis_url, stub_upstream, wait_for_key, write_config,
+    COMPLETION_TOKENS, Db, PROMPT_TOKENS, Server, ask, create_key, migrated_postgres, redis_url,
+    stub_upstream, wait_for_key, wait_until, write_config,
 };
 use futures_util::StreamExt as _;
 use serde_json::{Value, json};
@@ -18,14 +18,7 @@ async fn two_gateway_processes_share_one_rpm_limit_and_one_budget() {
     let api = stub_upstream().await;
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), &api, "gpt-4o");
-    let db = fresh_postgres_database();
-    assert!(
-        command(&["migrate"])
-            .env("TOLLGATE_DATABASE_URL", &db)
-            .status()
-            .unwrap()
-            .success()
-    );
+    let db = migrated_postgres();
     let redis = redis_url();
     let env = [("TOLLGATE_REDIS_URL", redis.as_str())];
     let a = Server::spawn("gateway", Db::Url(db.clone()), &env, Some(dir.path()))
@@ -266,18 +259,10 @@ async fn the_instance_page_shows_the_last_hours_requests_and_spend_per_pod() {
     let store = tollgate_store::connect(&db_url, &tollgate_store::ConnectOptions::default())
         .await
         .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let (logs, _) = store.spend_totals().await.unwrap();
-        if logs.cost >= 3 * c {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the spend of 3 requests never reached the log: {logs:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until("the spend of 3 requests reached the log", || async {
+        store.spend_totals().await.unwrap().0.cost >= 3 * c
+    })
+    .await;
     let detail: Value = reqwest::Client::new()
         .post(format!("{}/rpc/get_instance", server.base))
         .bearer_auth(MASTER)
@@ -311,14 +296,7 @@ async fn another_instances_model_refused_here_is_reported_as_cross_instance_traf
         "model_name = \"ping\"\ninstance = \"alpha\"\n",
     );
     std::fs::write(&path, toml).unwrap();
-    let db = fresh_postgres_database();
-    assert!(
-        command(&["migrate"])
-            .env("TOLLGATE_DATABASE_URL", &db)
-            .status()
-            .unwrap()
-            .success()
-    );
+    let db = migrated_postgres();
     let alpha = Server::spawn(
         "serve",
         Db::Url(db.clone()),
@@ -357,14 +335,10 @@ async fn another_instances_model_refused_here_is_reported_as_cross_instance_traf
         model: Some("ping".to_owned()),
         ..Default::default()
     };
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while store.list_spend_logs(&pings).await.unwrap().entries.len() < 5 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the five requests never reached the log"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until("the five requests reached the log", || async {
+        store.list_spend_logs(&pings).await.unwrap().entries.len() >= 5
+    })
+    .await;
     let report: Value = reqwest::Client::new()
         .get(format!("{}/api/v1/instances", alpha.base))
         .bearer_auth(MASTER)
