@@ -3,8 +3,8 @@
 //! evidence the instances report reads from the spend log.
 
 use super::harness::{
-    COMPLETION_TOKENS, Db, PROMPT_TOKENS, Server, ask, create_key, migrated_postgres, redis_url,
-    stub_upstream, wait_for_key, wait_until, write_config,
+    COMPLETION_TOKENS, Db, PROMPT_TOKENS, Server, ask, create_key, free_port, migrated_postgres,
+    redis_url, stub_upstream, wait_for_key, wait_until, write_config,
 };
 use futures_util::StreamExt as _;
 use serde_json::{Value, json};
@@ -369,4 +369,50 @@ async fn another_instances_model_refused_here_is_reported_as_cross_instance_traf
             .starts_with("beta-pod (instance beta) refused 2 requests for ping"),
         "{d:#}"
     );
+}
+
+/// Redis configured but unreachable: the gateway stays ready (200) and says it is degraded, with
+/// the policy in force, so an operator sees it without taking the replicas out of the Service.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_redis_unreachable_readiness_is_degraded_and_names_the_policy() {
+    let dead = format!("redis://127.0.0.1:{}", free_port());
+    for (policy, mode) in [("local", "degraded_local"), ("deny", "deny")] {
+        let server = Server::spawn(
+            "gateway",
+            Db::Sqlite,
+            &[
+                ("TOLLGATE_REDIS_URL", dead.as_str()),
+                ("TOLLGATE_LIMITS__ON_REDIS_DOWN", policy),
+                ("TOLLGATE_LIMITS__REDIS_TIMEOUT_MS", "200"),
+            ],
+            None,
+        )
+        .ready()
+        .await;
+        // The limiter's probe notices within about a second.
+        let readiness = || async {
+            let resp = reqwest::get(format!("{}/health/readiness", server.base))
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200, "a degraded gateway stays ready");
+            resp.json::<Value>().await.unwrap()
+        };
+        wait_until("readiness to show the Redis outage", || async {
+            readiness().await["checks"]["limits"]["mode"] == mode
+        })
+        .await;
+        // Redis stays down, so the state holds.
+        let last = readiness().await;
+        assert_eq!(last["checks"]["limits"]["mode"], mode, "{last:#}");
+        assert_eq!(last["status"], "degraded", "{last:#}");
+        assert_eq!(last["checks"]["limits"]["ok"], false);
+        assert!(
+            last["reasons"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r == "Redis unreachable: limits degraded"),
+            "{last:#}"
+        );
+    }
 }
