@@ -57,8 +57,13 @@ trap 'rm -rf "$WORK"' EXIT
 (cd "$WORK" && RUST_LOG=warn "$TOLLGATE" migrate --data-dir "$WORK/data" --database-url "$URL" >/dev/null)
 log "migrated ($(psql "$URL" -qAtX -c "SELECT count(*) FROM _sqlx_migrations" 2>/dev/null || echo '?') migrations)"
 
+# The one-dimension rollups are filled from the full ones by the migration's own statements.
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+sed -n '/^-- fill:begin/,/^-- fill:end/p' "$HERE/../migrations/postgres/0005_rollup_dims.sql" >"$WORK/dims.sql"
+grep -q 'INSERT INTO spend_daily_dims' "$WORK/dims.sql" || { echo "no fill statements in 0005_rollup_dims.sql" >&2; exit 1; }
+
 # One psql session: the seed, the temp tables and the session settings hold throughout.
-psql "$URL" -qX -v ON_ERROR_STOP=1 -v rows="$ROWS" -v now_ms="$NOW_MS" <<'SQL'
+psql "$URL" -qX -v ON_ERROR_STOP=1 -v rows="$ROWS" -v now_ms="$NOW_MS" -v dims_sql="$WORK/dims.sql" <<'SQL'
 \timing on
 -- Session settings for a bulk load on a small machine; the server's own settings are untouched.
 SET synchronous_commit = off;
@@ -375,6 +380,9 @@ ORDER BY 1, 2, 3, 4, 5, 6, 7, 8;
 
 \echo 'gen: rollup indexes'
 SELECT create_sql FROM b_indexes WHERE tbl <> 'spend_logs' \gexec
+
+\echo 'gen: spend_daily_dims and spend_hourly_dims from the rollups (the migration''s statements)'
+\i :dims_sql
 
 \echo 'gen: spend counters of keys, teams and users'
 UPDATE virtual_keys v SET spend = a.cost, last_used_at = a.last

@@ -40,13 +40,71 @@ pub(crate) const METRIC_COLS: [&str; METRICS] = [
 pub(crate) const DIMENSION_COLS: &str =
     "key_id, team_id, user_id, model, instance, provider, deployment_id";
 
-// A rollup row binds its bucket, 7 dimensions and the metrics: a chunk of them must stay under
-// SQLite's 32766 parameters.
-const _: () = assert!((1 + 7 + METRICS) * CHUNK <= 32_766);
+// A rollup row binds its bucket, its `dim` (one-dimension tables), 7 dimensions and the
+// metrics: a chunk of them must stay under SQLite's 32766 parameters.
+const _: () = assert!((2 + 7 + METRICS) * CHUNK <= 32_766);
 
 /// A rollup row's dimensions: (bucket start, key, team, user, model, instance, provider,
 /// deployment). An absent id is the nil uuid, an absent provider `''`.
 pub(crate) type RollupKey = (i64, Uuid, Uuid, Uuid, String, String, String, Uuid);
+
+/// The dimensions of the one-dimension rollups (`spend_daily_dims`, `spend_hourly_dims`), in
+/// the order a request is added to them: `""` is the team's totals.
+pub(crate) const DIMS: [&str; 7] = [
+    "",
+    "key",
+    "user",
+    "model",
+    "instance",
+    "provider",
+    "deployment",
+];
+
+/// The `dim` whose rows answer a grouping (a team is in every row: its totals do).
+pub(crate) fn dim_of(group_by: Option<GroupBy>) -> &'static str {
+    match group_by {
+        None | Some(GroupBy::Team) => "",
+        Some(GroupBy::Key) => "key",
+        Some(GroupBy::User) => "user",
+        Some(GroupBy::Model) => "model",
+        Some(GroupBy::Instance) => "instance",
+        Some(GroupBy::Provider) => "provider",
+        Some(GroupBy::Deployment) => "deployment",
+    }
+}
+
+/// The one-dimension rollup `dim` that can answer `query`, when one can: its grouping and its
+/// filters name at most one dimension besides the team (a filter on the grouped dimension is
+/// fine: those rows carry it).
+pub(crate) fn dims_for(query: &tollgate_domain::analytics::SpendQuery) -> Option<&'static str> {
+    let f = &query.filters;
+    let mut named: Vec<&'static str> = [
+        (f.key.is_some(), "key"),
+        (f.user.is_some(), "user"),
+        (f.model.is_some(), "model"),
+        (f.instance.is_some(), "instance"),
+        (f.provider.is_some(), "provider"),
+        (f.deployment.is_some(), "deployment"),
+    ]
+    .into_iter()
+    .filter_map(|(set, d)| set.then_some(d))
+    .collect();
+    let grouped = dim_of(query.group_by);
+    if !grouped.is_empty() {
+        named.push(grouped);
+    }
+    named.sort_unstable();
+    named.dedup();
+    match named.as_slice() {
+        [] => Some(""),
+        [one] => Some(one),
+        _ => None,
+    }
+}
+
+/// A row key of a one-dimension rollup: its `dim`, then a [`RollupKey`] whose other
+/// dimensions are emptied.
+pub(crate) type DimsKey = (&'static str, RollupKey);
 
 /// What the new rows of a batch add to each rollup, ordered by key (the order rows are locked
 /// in, the same in every writer).
@@ -54,6 +112,15 @@ pub(crate) type RollupKey = (i64, Uuid, Uuid, Uuid, String, String, String, Uuid
 pub(crate) struct Rollups {
     daily: BTreeMap<RollupKey, [i64; METRICS]>,
     hourly: BTreeMap<RollupKey, [i64; METRICS]>,
+    daily_dims: BTreeMap<DimsKey, [i64; METRICS]>,
+    hourly_dims: BTreeMap<DimsKey, [i64; METRICS]>,
+}
+
+fn add_into<K: Ord>(map: &mut BTreeMap<K, [i64; METRICS]>, key: K, v: [i64; METRICS]) {
+    let sums = map.entry(key).or_insert([0; METRICS]);
+    for (sum, add) in sums.iter_mut().zip(v) {
+        *sum = sum.saturating_add(add);
+    }
 }
 
 impl Rollups {
@@ -79,10 +146,36 @@ impl Rollups {
                 r.provider.clone().unwrap_or_default(),
                 r.deployment_id.unwrap_or(nil),
             );
-            let sums = self.of_mut(rollup).entry(key).or_insert([0; METRICS]);
-            for (sum, add) in sums.iter_mut().zip(v) {
-                *sum = sum.saturating_add(add);
+            for dim in DIMS {
+                let (b, k, t, u, m, i, p, d) = &key;
+                let e = String::new;
+                let one = match dim {
+                    "" => (*b, nil, *t, nil, e(), e(), e(), nil),
+                    "key" => (*b, *k, *t, nil, e(), e(), e(), nil),
+                    "user" => (*b, nil, *t, *u, e(), e(), e(), nil),
+                    "model" => (*b, nil, *t, nil, m.clone(), e(), e(), nil),
+                    "instance" => (*b, nil, *t, nil, e(), i.clone(), e(), nil),
+                    "provider" => (*b, nil, *t, nil, e(), e(), p.clone(), nil),
+                    _ => (*b, nil, *t, nil, e(), e(), e(), *d),
+                };
+                add_into(self.dims_mut(rollup), (dim, one), v);
             }
+            add_into(self.of_mut(rollup), key, v);
+        }
+    }
+
+    /// The rows to add to one one-dimension rollup.
+    pub(crate) fn dims(&self, rollup: Rollup) -> &BTreeMap<DimsKey, [i64; METRICS]> {
+        match rollup {
+            Rollup::Daily => &self.daily_dims,
+            Rollup::Hourly => &self.hourly_dims,
+        }
+    }
+
+    fn dims_mut(&mut self, rollup: Rollup) -> &mut BTreeMap<DimsKey, [i64; METRICS]> {
+        match rollup {
+            Rollup::Daily => &mut self.daily_dims,
+            Rollup::Hourly => &mut self.hourly_dims,
         }
     }
 
@@ -107,6 +200,14 @@ pub(crate) fn table_of(rollup: Rollup) -> (&'static str, &'static str) {
     match rollup {
         Rollup::Daily => ("spend_daily", "day"),
         Rollup::Hourly => ("spend_hourly", "hour"),
+    }
+}
+
+/// The one-dimension table of a rollup: a fixed name, never input.
+pub(crate) fn dims_table_of(rollup: Rollup) -> &'static str {
+    match rollup {
+        Rollup::Daily => "spend_daily_dims",
+        Rollup::Hourly => "spend_hourly_dims",
     }
 }
 
@@ -209,32 +310,41 @@ pub(crate) fn sort_rows(rows: &mut [RollupRow]) {
 /// [`crate::ops`] for what must be in scope.
 macro_rules! rollup_ops {
     () => {
-        /// Adds a batch's rows to one rollup: one multi-row upsert per chunk, in key order.
+        /// Adds a batch's rows to one rollup table: one multi-row upsert per chunk, in key
+        /// order. Rows of a one-dimension table carry their `dim` (all or none do).
         async fn write_rollup(
             conn: &mut <Db as sqlx::Database>::Connection,
-            rollup: tollgate_domain::analytics::Rollup,
-            rows: &std::collections::BTreeMap<
-                $crate::ops::rollups::RollupKey,
-                [i64; $crate::ops::rollups::METRICS],
-            >,
+            table: &'static str,
+            bucket: &'static str,
+            rows: &[(
+                Option<&'static str>,
+                &$crate::ops::rollups::RollupKey,
+                &[i64; $crate::ops::rollups::METRICS],
+            )],
         ) -> $crate::Result<()> {
-            use $crate::ops::rollups::{DIMENSION_COLS, METRIC_COLS, table_of};
-            let (table, bucket) = table_of(rollup);
+            use $crate::ops::rollups::{DIMENSION_COLS, METRIC_COLS};
+            let dim_col = if rows.first().is_some_and(|r| r.0.is_some()) {
+                "dim, "
+            } else {
+                ""
+            };
             let metrics = METRIC_COLS.join(", ");
             let sums = METRIC_COLS
                 .iter()
                 .map(|c| format!("{c} = {table}.{c} + excluded.{c}"))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let entries: Vec<_> = rows.iter().collect();
-            for chunk in entries.chunks($crate::ops::spend::CHUNK) {
+            for chunk in rows.chunks($crate::ops::spend::CHUNK) {
                 let mut q = sqlx::QueryBuilder::<Db>::new(format!(
-                    "INSERT INTO {table} ({bucket}, {DIMENSION_COLS}, {metrics}) "
+                    "INSERT INTO {table} ({bucket}, {dim_col}{DIMENSION_COLS}, {metrics}) "
                 ));
-                q.push_values(chunk, |mut b, (key, values)| {
+                q.push_values(chunk, |mut b, (dim, key, values)| {
                     let (start, k, team, user, model, instance, provider, deployment) = key;
-                    b.push_bind(*start)
-                        .push_bind(id_arg(*k))
+                    b.push_bind(*start);
+                    if let Some(d) = dim {
+                        b.push_bind(*d);
+                    }
+                    b.push_bind(id_arg(*k))
                         .push_bind(id_arg(*team))
                         .push_bind(id_arg(*user))
                         .push_bind(model.clone())
@@ -246,7 +356,7 @@ macro_rules! rollup_ops {
                     }
                 });
                 q.push(format!(
-                    " ON CONFLICT ({bucket}, {DIMENSION_COLS}) DO UPDATE SET {sums}"
+                    " ON CONFLICT ({dim_col}{bucket}, {DIMENSION_COLS}) DO UPDATE SET {sums}"
                 ));
                 q.build()
                     .execute(&mut *conn)
@@ -262,9 +372,18 @@ macro_rules! rollup_ops {
             query: &tollgate_domain::analytics::SpendQuery,
         ) -> $crate::Result<Vec<tollgate_domain::analytics::RollupRow>> {
             use $crate::ops::rollups::{
-                METRIC_COLS, group_column, label_source, rollup_row, sort_rows, table_of,
+                METRIC_COLS, dims_for, dims_table_of, group_column, label_source, rollup_row,
+                sort_rows, table_of,
             };
-            let (table, bucket) = table_of(rollup);
+            // The one-dimension table when the question names at most one dimension besides the
+            // team (a few thousand rows a day), else the full rollup.
+            let dim = dims_for(query);
+            let (full, bucket) = table_of(rollup);
+            let table = if dim.is_some() {
+                dims_table_of(rollup)
+            } else {
+                full
+            };
             let from = rollup.bucket_start(query.from);
             let group = query.group_by.map(|g| group_column(g).0);
             let (labels, join) = label_source(query.group_by);
@@ -287,6 +406,9 @@ macro_rules! rollup_ops {
             ));
             q.push_bind(from.0);
             q.push(format!(" AND {bucket} < ")).push_bind(query.to.0);
+            if let Some(d) = dim {
+                q.push(" AND dim = ").push_bind(d);
+            }
             let f = &query.filters;
             if let Some(k) = f.key {
                 q.push(" AND key_id = ").push_bind(id_arg(k.0));
@@ -328,3 +450,48 @@ macro_rules! rollup_ops {
     };
 }
 pub(crate) use rollup_ops;
+
+#[cfg(test)]
+mod tests {
+    use super::dims_for;
+    use tollgate_domain::analytics::{Granularity, GroupBy, SpendFilters, SpendQuery};
+    use tollgate_domain::{KeyId, TeamId, Timestamp};
+
+    fn q(group_by: Option<GroupBy>, filters: SpendFilters) -> SpendQuery {
+        SpendQuery {
+            from: Timestamp(0),
+            to: Timestamp(1),
+            granularity: Granularity::Day,
+            group_by,
+            filters,
+        }
+    }
+
+    #[test]
+    fn one_dimension_besides_the_team_reads_the_small_table() {
+        let none = SpendFilters::default;
+        let team = || SpendFilters {
+            team: Some(TeamId::new()),
+            ..SpendFilters::default()
+        };
+        let model = |m: &str| SpendFilters {
+            model: Some(m.to_owned()),
+            ..SpendFilters::default()
+        };
+        assert_eq!(dims_for(&q(None, none())), Some(""));
+        assert_eq!(dims_for(&q(Some(GroupBy::Team), team())), Some(""));
+        assert_eq!(dims_for(&q(Some(GroupBy::Key), team())), Some("key"));
+        assert_eq!(
+            dims_for(&q(Some(GroupBy::Model), model("m"))),
+            Some("model")
+        );
+        assert_eq!(dims_for(&q(None, model("m"))), Some("model"));
+        assert_eq!(dims_for(&q(Some(GroupBy::Key), model("m"))), None);
+        let both = SpendFilters {
+            key: Some(KeyId::new()),
+            model: Some("m".to_owned()),
+            ..SpendFilters::default()
+        };
+        assert_eq!(dims_for(&q(None, both)), None);
+    }
+}

@@ -206,12 +206,29 @@ macro_rules! spend_ops {
                     });
                 }
             }
-            // Daily first, then hourly, each in key order: the same lock order in every writer.
-            for rollup in [
-                tollgate_domain::analytics::Rollup::Daily,
-                tollgate_domain::analytics::Rollup::Hourly,
-            ] {
-                write_rollup(&mut tx, rollup, agg.rollups.of(rollup)).await?;
+            // Daily first, then hourly, each in key order, then their one-dimension tables the
+            // same way: the same lock order in every writer.
+            use $crate::ops::rollups::{dims_table_of, table_of};
+            use tollgate_domain::analytics::Rollup;
+            for rollup in [Rollup::Daily, Rollup::Hourly] {
+                let (table, bucket) = table_of(rollup);
+                let rows: Vec<_> = agg
+                    .rollups
+                    .of(rollup)
+                    .iter()
+                    .map(|(k, v)| (None, k, v))
+                    .collect();
+                write_rollup(&mut tx, table, bucket, &rows).await?;
+            }
+            for rollup in [Rollup::Daily, Rollup::Hourly] {
+                let (_, bucket) = table_of(rollup);
+                let rows: Vec<_> = agg
+                    .rollups
+                    .dims(rollup)
+                    .iter()
+                    .map(|((d, k), v)| (Some(*d), k, v))
+                    .collect();
+                write_rollup(&mut tx, dims_table_of(rollup), bucket, &rows).await?;
             }
             tx.commit().await.map_err($crate::Error::db)?;
             Ok($crate::SpendWrite { inserted, windows })

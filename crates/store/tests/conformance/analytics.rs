@@ -217,8 +217,14 @@ async fn rollups_equal_the_records(store: Arc<dyn Store>) {
     assert_eq!(logs, rollup);
     assert_eq!(logs.requests, 360);
 
+    // Both tables answer: the one-dimension rollups where the grouping and the filters name at
+    // most one dimension besides the team, the full rollups otherwise.
     let filters = [
         SpendFilters::default(),
+        SpendFilters {
+            team: dims.teams[0],
+            ..SpendFilters::default()
+        },
         SpendFilters {
             key: dims.keys[0],
             ..SpendFilters::default()
