@@ -109,7 +109,26 @@ pub async fn dashboard(
         group_by: None,
         filters: filters.clone(),
     };
-    let rows = store.spend_rollup(Rollup::Daily, &days).await?;
+    let tops: Vec<SpendQuery> = DASHBOARD_TOP
+        .into_iter()
+        .filter(|g| team.is_none() || *g != GroupBy::Team)
+        .map(|group_by| SpendQuery {
+            from: month_start,
+            to: tomorrow,
+            granularity: Granularity::Day,
+            group_by: Some(group_by),
+            filters: filters.clone(),
+        })
+        .collect();
+    // Independent reads: concurrently, each on its own pooled connection.
+    let top_reads = futures_util::future::try_join_all(
+        tops.iter().map(|q| store.spend_rollup(Rollup::Daily, q)),
+    );
+    let (rows, top_rows, near_limit) = tokio::try_join!(
+        async { Ok::<_, AppError>(store.spend_rollup(Rollup::Daily, &days).await?) },
+        async { Ok::<_, AppError>(top_reads.await?) },
+        budgets_near_limit(store, team, now),
+    )?;
     let series = assemble(&days, &rows);
     let mut month = SpendMetrics::default();
     let mut daily = Vec::with_capacity(30);
@@ -122,24 +141,15 @@ pub async fn dashboard(
         }
     }
     let today_metrics = daily.last().map(|(_, m)| *m).unwrap_or_default();
-    let mut top = Vec::with_capacity(DASHBOARD_TOP.len());
-    for group_by in DASHBOARD_TOP {
-        if team.is_some() && group_by == GroupBy::Team {
-            continue;
-        }
-        let query = SpendQuery {
-            from: month_start,
-            to: tomorrow,
-            granularity: Granularity::Day,
-            group_by: Some(group_by),
-            filters: filters.clone(),
-        };
-        let rows = store.spend_rollup(Rollup::Daily, &query).await?;
-        let mut groups = assemble(&query, &rows).groups;
-        groups.truncate(5);
-        top.push((group_by, groups));
-    }
-    let near_limit = budgets_near_limit(store, team, now).await?;
+    let top = tops
+        .iter()
+        .zip(top_rows)
+        .filter_map(|(q, rows)| {
+            let mut groups = assemble(q, &rows).groups;
+            groups.truncate(5);
+            q.group_by.map(|g| (g, groups))
+        })
+        .collect();
     Ok(Dashboard {
         now,
         team,
