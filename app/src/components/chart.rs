@@ -7,8 +7,9 @@ use leptos::prelude::*;
 use tollgate_domain::analytics::Granularity;
 use tollgate_domain::{Micros, Timestamp};
 
-/// Series colours, readable on white and on zinc-900 (Tableau 10); the last is for "Other".
-pub const PALETTE: [&str; 8] = [
+/// Series colours, one per charted group ([`tollgate_domain::analytics::CHART_GROUPS`]),
+/// readable on white and on zinc-900 (Tableau 10); "Other" is [`OTHER_COLOR`].
+pub const PALETTE: [&str; tollgate_domain::analytics::CHART_GROUPS] = [
     "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7",
 ];
 pub const OTHER_COLOR: &str = "#9ca3af";

@@ -401,6 +401,35 @@ pub struct SpendSeries {
     pub per_bucket: Vec<SpendMetrics>,
 }
 
+/// How many groups a chart draws on its own; the rest are drawn together as "Other".
+pub const CHART_GROUPS: usize = 8;
+
+impl SpendSeries {
+    /// Merges the points of every group from `n` on into one point per bucket under group `n`
+    /// ("Other"), leaving `groups` (and so the table and its CSV) whole. A chart needs no more,
+    /// and the answer stays small however many groups there are: 7 days by the hour by 1,000
+    /// keys is about 150k points, at most `(n + 1) * 168` after this.
+    pub fn fold_points_beyond(&mut self, n: usize) {
+        if self.groups.len() <= n + 1 {
+            return;
+        }
+        let mut out: Vec<SpendPoint> = Vec::with_capacity(self.points.len());
+        for p in std::mem::take(&mut self.points) {
+            match out.last_mut() {
+                // Points come by bucket then group: the folded ones of a bucket are adjacent.
+                Some(last) if p.group >= n && last.group == n && last.bucket == p.bucket => {
+                    last.metrics.merge(&p.metrics);
+                }
+                _ => out.push(SpendPoint {
+                    group: p.group.min(n),
+                    ..p
+                }),
+            }
+        }
+        self.points = out;
+    }
+}
+
 /// The label shown for a group without a value.
 pub fn none_label(group_by: Option<GroupBy>) -> &'static str {
     match group_by {

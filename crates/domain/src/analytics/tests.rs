@@ -233,3 +233,44 @@ fn log_cursors_round_trip_and_reject_junk() {
     assert_eq!(StatusFilter::parse("42"), None);
     assert_eq!(StatusFilter::parse("DROP TABLE"), None);
 }
+
+#[test]
+fn points_beyond_the_charted_groups_fold_into_other_and_groups_stay_whole() {
+    let day1 = day(2026, 3, 1);
+    let day2 = day(2026, 3, 2);
+    let q = query(day1, day(2026, 3, 3), Granularity::Day, Some(GroupBy::Key));
+    // Five keys on day 1 (costs 50..10), two on day 2.
+    let mut rows = Vec::new();
+    for (i, cost) in [50, 40, 30, 20, 10].into_iter().enumerate() {
+        rows.push(row(day1, Some(&format!("k{i}")), cost, 1));
+    }
+    rows.push(row(day2, Some("k0"), 5, 1));
+    rows.push(row(day2, Some("k4"), 7, 1));
+    let full = assemble(&q, &rows);
+    let mut folded = full.clone();
+    folded.fold_points_beyond(2);
+    assert_eq!(folded.groups, full.groups, "the table keeps every group");
+    let cells: Vec<(Timestamp, usize, i64)> = folded
+        .points
+        .iter()
+        .map(|p| (p.bucket, p.group, p.metrics.cost.0))
+        .collect();
+    // Day 1: k0, k1, then k2+k3+k4 as "Other"; day 2: k0, then k4 as "Other".
+    assert_eq!(
+        cells,
+        vec![
+            (day1, 0, 50),
+            (day1, 1, 40),
+            (day1, 2, 60),
+            (day2, 0, 5),
+            (day2, 2, 7)
+        ]
+    );
+    // Per bucket and in total nothing is lost.
+    let sum = |s: &SpendSeries| s.points.iter().map(|p| p.metrics.cost.0).sum::<i64>();
+    assert_eq!(sum(&folded), sum(&full));
+    // Too few groups to fold: unchanged.
+    let mut small = full.clone();
+    small.fold_points_beyond(4);
+    assert_eq!(small, full);
+}
