@@ -114,6 +114,13 @@ impl From<tollgate_store::Error> for AppError {
     }
 }
 
+/// An analytics question refused: the field it names is the form input to mark.
+impl From<tollgate_domain::analytics::QueryError> for AppError {
+    fn from(e: tollgate_domain::analytics::QueryError) -> Self {
+        AppError::invalid(e.field, e.message)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use leptos_router::params::ParamsMap;
 use tollgate_domain::Timestamp;
 use tollgate_domain::analytics::Granularity;
+use tollgate_domain::analytics::param as parse;
 use tollgate_domain::time::{MS_PER_DAY, MS_PER_HOUR};
 
 /// The presets, as the URL spells them and as the select shows them.
@@ -62,19 +63,6 @@ pub struct RangeParams {
     pub to: String,
 }
 
-/// An id from the query string; a malformed one is an error naming the field.
-pub fn parse_id<T: std::str::FromStr>(
-    field: &'static str,
-    text: &str,
-) -> Result<Option<T>, AppError> {
-    if text.is_empty() {
-        return Ok(None);
-    }
-    text.parse()
-        .map(Some)
-        .map_err(|_| AppError::invalid(field, format!("{text:?} is not a valid {field} id")))
-}
-
 /// `None` for an empty parameter.
 pub fn non_empty(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_owned())
@@ -122,8 +110,8 @@ impl RangeParams {
         now: Timestamp,
     ) -> Result<(Option<Timestamp>, Option<Timestamp>), AppError> {
         if self.is_custom() {
-            let from = parse_bound("from", &self.from)?;
-            let to = parse_bound("to", &self.to)?.map(|t| {
+            let from = parse::time("from", Some(&self.from))?;
+            let to = parse::time("to", Some(&self.to))?.map(|t| {
                 if self.to.len() == 10 {
                     t.plus_millis(MS_PER_DAY)
                 } else {
@@ -152,18 +140,6 @@ impl RangeParams {
                 )
             })
     }
-}
-
-fn parse_bound(field: &'static str, text: &str) -> Result<Option<Timestamp>, AppError> {
-    if text.is_empty() {
-        return Ok(None);
-    }
-    Timestamp::parse(text).map(Some).ok_or_else(|| {
-        AppError::invalid(
-            field,
-            format!("{text:?} is not a date; use the form 2026-11-22"),
-        )
-    })
 }
 
 const SELECT: &str = "input w-auto";

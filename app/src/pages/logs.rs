@@ -3,7 +3,7 @@
 
 use crate::components::empty::PageHeader;
 use crate::components::format::{duration_ms, error_text, link, money, thousands, url_encode};
-use crate::components::range::{RangeFields, RangeParams, non_empty, now, param, parse_id};
+use crate::components::range::{RangeFields, RangeParams, non_empty, now, param};
 use crate::components::spend_form::{Select, TextFilter};
 use crate::error::AppError;
 use crate::server_fns::analytics::{SpendOptions, get_request_log, get_spend_options};
@@ -11,7 +11,8 @@ use leptos::prelude::*;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 use leptos_router::params::ParamsMap;
-use tollgate_domain::analytics::{LogCursor, LogEntry, LogPage, LogQuery, StatusFilter};
+use tollgate_domain::analytics::param as parse;
+use tollgate_domain::analytics::{LogEntry, LogPage, LogQuery};
 
 /// The request log's query string, as typed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -44,15 +45,6 @@ impl LogParams {
 
     pub fn to_query(&self, now: tollgate_domain::Timestamp) -> Result<LogQuery, AppError> {
         let (from, to) = self.range.resolve(now)?;
-        let status = match self.status.as_str() {
-            "" => None,
-            s => Some(StatusFilter::parse(s).ok_or_else(|| {
-                AppError::invalid(
-                    "status",
-                    "choose success, error or a status code such as 429",
-                )
-            })?),
-        };
         let min_latency_ms = match self.min_latency_ms.as_str() {
             "" => None,
             s => Some(s.parse::<i64>().ok().filter(|v| *v >= 0).ok_or_else(|| {
@@ -62,28 +54,20 @@ impl LogParams {
                 )
             })?),
         };
-        let after = match self.after.as_str() {
-            "" => None,
-            s => Some(LogCursor::decode(s).ok_or_else(|| {
-                AppError::invalid("after", "this page link is damaged or out of date; start again from the newest requests")
-            })?),
-        };
         let query = LogQuery {
             from,
             to,
-            key: parse_id("key", &self.key)?,
-            team: parse_id("team", &self.team)?,
+            key: parse::id("key", Some(&self.key))?,
+            team: parse::id("team", Some(&self.team))?,
             model: non_empty(&self.model),
             instance: non_empty(&self.instance),
             pod: non_empty(&self.pod),
-            status,
+            status: parse::status(Some(&self.status))?,
             min_latency_ms,
-            after,
+            after: parse::cursor(Some(&self.after))?,
             limit: 50,
         };
-        query
-            .validate()
-            .map_err(|e| AppError::invalid(e.field, e.message))?;
+        query.validate()?;
         Ok(query)
     }
 

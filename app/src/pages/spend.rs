@@ -4,7 +4,7 @@
 use crate::components::chart::{ChartKind, OTHER_COLOR, PALETTE, Series, TimeChart, Unit};
 use crate::components::empty::PageHeader;
 use crate::components::format::{error_text, link, money, thousands};
-use crate::components::range::{RangeParams, non_empty, now, param, parse_id, preset};
+use crate::components::range::{RangeParams, non_empty, now, param, preset};
 use crate::components::spend_form::SpendForm;
 use crate::components::spend_table::{SpendRow, SpendTable};
 use crate::error::AppError;
@@ -13,6 +13,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use leptos_router::params::ParamsMap;
 use std::collections::HashMap;
+use tollgate_domain::analytics::param as parse;
 use tollgate_domain::analytics::{Granularity, GroupBy, SpendFilters, SpendQuery, SpendSeries};
 use tollgate_domain::time::MS_PER_DAY;
 
@@ -57,44 +58,27 @@ impl SpendParams {
         let to = to.unwrap_or_else(|| now.start_of_day().plus_millis(MS_PER_DAY));
         let from = from.unwrap_or_else(|| to.plus_millis(-30 * MS_PER_DAY));
         let default = SpendQuery::default_granularity(from, to);
-        let granularity = match self.granularity.as_str() {
-            "" => default,
-            g => match Granularity::parse(g) {
-                Some(Granularity::Hour) if to.0 - from.0 > 7 * MS_PER_DAY => default,
-                Some(g) => g,
-                None => {
-                    return Err(AppError::invalid(
-                        "granularity",
-                        "choose hour, day or month",
-                    ));
-                }
-            },
+        let granularity = match parse::granularity(Some(&self.granularity))? {
+            None => default,
+            Some(Granularity::Hour) if to.0 - from.0 > 7 * MS_PER_DAY => default,
+            Some(g) => g,
         };
-        let group_by =
-            match self.group_by.as_str() {
-                "" | "none" => None,
-                g => Some(GroupBy::parse(g).ok_or_else(|| {
-                    AppError::invalid("group_by", format!("cannot group by {g:?}"))
-                })?),
-            };
         let query = SpendQuery {
             from,
             to,
             granularity,
-            group_by,
+            group_by: parse::group_by(Some(&self.group_by))?,
             filters: SpendFilters {
-                key: parse_id("key", &self.key)?,
-                team: parse_id("team", &self.team)?,
-                user: parse_id("user", &self.user)?,
+                key: parse::id("key", Some(&self.key))?,
+                team: parse::id("team", Some(&self.team))?,
+                user: parse::id("user", Some(&self.user))?,
                 model: non_empty(&self.model),
                 provider: non_empty(&self.provider),
                 instance: non_empty(&self.instance),
-                deployment: parse_id("deployment", &self.deployment)?,
+                deployment: parse::id("deployment", Some(&self.deployment))?,
             },
         };
-        query
-            .validate()
-            .map_err(|e| AppError::invalid(e.field, e.message))?;
+        query.validate()?;
         Ok(query)
     }
 

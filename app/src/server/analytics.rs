@@ -5,18 +5,12 @@
 use crate::error::AppError;
 use tollgate_domain::analytics::{
     BudgetAlert, BudgetOwner, DASHBOARD_BUDGETS, DASHBOARD_TOP, Dashboard, Granularity, GroupBy,
-    LogEntry, LogPage, LogQuery, NEAR_LIMIT_PERCENT, QueryError, Rollup, SpendFilters,
-    SpendMetrics, SpendQuery, SpendSeries, assemble,
+    LogEntry, LogPage, LogQuery, NEAR_LIMIT_PERCENT, Rollup, SpendFilters, SpendMetrics,
+    SpendQuery, SpendSeries, assemble,
 };
 use tollgate_domain::time::MS_PER_DAY;
 use tollgate_domain::{Action, Actor, Target, TeamId, Timestamp};
 use tollgate_store::{Scope, Store};
-
-impl From<QueryError> for AppError {
-    fn from(e: QueryError) -> Self {
-        AppError::invalid(e.field, e.message)
-    }
-}
 
 /// The team an actor's spend questions are limited to. People who read everything (admins,
 /// viewers, the master key) get what they asked for (`None`: every team). Everyone else reads

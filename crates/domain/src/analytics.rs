@@ -208,6 +208,87 @@ fn query_error(field: &'static str, message: impl Into<String>) -> QueryError {
     }
 }
 
+/// Query-string values as people and scripts type them, read the same way by the analytics
+/// pages and by `/api/v1/spend` and `/api/v1/logs`: absent or empty is `None`, anything else
+/// must parse, or the error names the field and what it takes.
+pub mod param {
+    use super::{Granularity, GroupBy, LogCursor, QueryError, StatusFilter, query_error};
+    use crate::Timestamp;
+
+    fn typed<T>(
+        field: &'static str,
+        value: Option<&str>,
+        parse: impl FnOnce(&str) -> Option<T>,
+        expected: &str,
+    ) -> Result<Option<T>, QueryError> {
+        match value.map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(v) => parse(v)
+                .map(Some)
+                .ok_or_else(|| query_error(field, format!("{v:?} is not valid: {expected}"))),
+        }
+    }
+
+    /// A date (`2026-11-22`), a UTC time (`2026-11-22T10:00:00Z`) or unix milliseconds.
+    pub fn time(field: &'static str, value: Option<&str>) -> Result<Option<Timestamp>, QueryError> {
+        typed(
+            field,
+            value,
+            Timestamp::parse,
+            "use a date such as 2026-11-22, a UTC time or unix milliseconds",
+        )
+    }
+
+    /// An id (a UUID).
+    pub fn id<T: std::str::FromStr>(
+        field: &'static str,
+        value: Option<&str>,
+    ) -> Result<Option<T>, QueryError> {
+        typed(field, value, |v| v.parse().ok(), "expected an id (a UUID)")
+    }
+
+    pub fn granularity(value: Option<&str>) -> Result<Option<Granularity>, QueryError> {
+        typed(
+            "granularity",
+            value,
+            Granularity::parse,
+            "choose hour, day or month",
+        )
+    }
+
+    /// `none` is no grouping too (the form's choice).
+    pub fn group_by(value: Option<&str>) -> Result<Option<GroupBy>, QueryError> {
+        match value.map(str::trim) {
+            Some("none") => Ok(None),
+            v => typed(
+                "group_by",
+                v,
+                GroupBy::parse,
+                "choose key, team, user, model, provider, instance or deployment",
+            ),
+        }
+    }
+
+    pub fn status(value: Option<&str>) -> Result<Option<StatusFilter>, QueryError> {
+        typed(
+            "status",
+            value,
+            StatusFilter::parse,
+            "choose success, error or a status code such as 429",
+        )
+    }
+
+    /// The `next` of a previous page of the request log.
+    pub fn cursor(value: Option<&str>) -> Result<Option<LogCursor>, QueryError> {
+        typed(
+            "after",
+            value,
+            LogCursor::decode,
+            "this page link is damaged or out of date; start again from the newest requests",
+        )
+    }
+}
+
 /// The longest string filter accepted (model, provider, instance, pod names).
 pub const MAX_FILTER_LEN: usize = 256;
 

@@ -101,6 +101,12 @@ impl From<tollgate_store::Error> for ApiError {
     }
 }
 
+impl From<tollgate_domain::analytics::QueryError> for ApiError {
+    fn from(e: tollgate_domain::analytics::QueryError) -> Self {
+        ApiError::BadRequest(e.to_string())
+    }
+}
+
 impl From<tollgate_app::error::AppError> for ApiError {
     fn from(e: tollgate_app::error::AppError) -> Self {
         use tollgate_app::error::AppError as E;

@@ -274,3 +274,45 @@ fn points_beyond_the_charted_groups_fold_into_other_and_groups_stay_whole() {
     small.fold_points_beyond(4);
     assert_eq!(small, full);
 }
+
+#[test]
+fn query_string_values_parse_or_name_their_field() {
+    assert_eq!(param::granularity(None), Ok(None));
+    assert_eq!(param::granularity(Some(" ")), Ok(None));
+    assert_eq!(
+        param::granularity(Some("hour")),
+        Ok(Some(Granularity::Hour))
+    );
+    assert_eq!(param::group_by(Some("none")), Ok(None));
+    assert_eq!(param::group_by(Some("model")), Ok(Some(GroupBy::Model)));
+    assert_eq!(
+        param::status(Some("429")),
+        Ok(Some(StatusFilter::Code(429)))
+    );
+    assert_eq!(
+        param::time("from", Some("2026-03-01")),
+        Ok(Some(day(2026, 3, 1)))
+    );
+    let c = LogCursor {
+        ts: Timestamp(5),
+        request_id: "r".to_owned(),
+    };
+    assert_eq!(param::cursor(Some(&c.encode())), Ok(Some(c)));
+    for (e, field) in [
+        (
+            param::granularity(Some("minute")).unwrap_err(),
+            "granularity",
+        ),
+        (param::group_by(Some("color")).unwrap_err(), "group_by"),
+        (param::status(Some("700")).unwrap_err(), "status"),
+        (param::cursor(Some("junk")).unwrap_err(), "after"),
+        (param::time("to", Some("yesterday")).unwrap_err(), "to"),
+        (
+            param::id::<crate::KeyId>("key", Some("not-an-id")).unwrap_err(),
+            "key",
+        ),
+    ] {
+        assert_eq!(e.field, field);
+        assert!(e.to_string().starts_with(&format!("{field}: ")), "{e}");
+    }
+}

@@ -9,13 +9,13 @@ use axum::{Extension, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tollgate_app::server::{PortalState, Principal, analytics};
+use tollgate_domain::Timestamp;
+use tollgate_domain::analytics::param as parse;
 use tollgate_domain::analytics::{
-    Granularity, GroupBy, LogCursor, LogQuery, SpendFilters, SpendMetrics, SpendQuery, SpendSeries,
-    StatusFilter, csv_line, dollars_decimal,
+    GroupBy, LogQuery, SpendFilters, SpendMetrics, SpendQuery, SpendSeries, csv_line,
+    dollars_decimal,
 };
 use tollgate_domain::time::MS_PER_DAY;
-use tollgate_domain::{DeploymentId, KeyId, TeamId, Timestamp, UserId};
-use uuid::Uuid;
 
 pub fn routes() -> Router<PortalState> {
     Router::new()
@@ -25,29 +25,6 @@ pub fn routes() -> Router<PortalState> {
 }
 
 type QueryResult<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
-
-fn bad(field: &str, message: &str) -> ApiError {
-    ApiError::BadRequest(format!("{field}: {message}"))
-}
-
-fn time_param(field: &str, value: Option<&str>) -> Result<Option<Timestamp>, ApiError> {
-    value
-        .map(|v| {
-            Timestamp::parse(v).ok_or_else(|| {
-                bad(
-                    field,
-                    "expected a date (2026-11-22), a UTC time (2026-11-22T10:00:00Z) or unix milliseconds",
-                )
-            })
-        })
-        .transpose()
-}
-
-fn id_param(field: &str, value: Option<&str>) -> Result<Option<Uuid>, ApiError> {
-    value
-        .map(|v| Uuid::parse_str(v).map_err(|_| bad(field, "expected an id (a UUID)")))
-        .transpose()
-}
 
 /// The same filters as the spend page.
 #[derive(Deserialize)]
@@ -71,39 +48,23 @@ struct SpendParams {
 impl SpendParams {
     /// Defaults: the 30 days up to now, the granularity that suits the range, no grouping.
     fn query(&self, now: Timestamp) -> Result<SpendQuery, ApiError> {
-        let to = time_param("to", self.to.as_deref())?.unwrap_or(now);
+        let to = parse::time("to", self.to.as_deref())?.unwrap_or(now);
         let from =
-            time_param("from", self.from.as_deref())?.unwrap_or(to.plus_millis(-30 * MS_PER_DAY));
-        let granularity = match self.granularity.as_deref() {
-            None => SpendQuery::default_granularity(from, to),
-            Some(g) => Granularity::parse(g)
-                .ok_or_else(|| bad("granularity", "expected hour, day or month"))?,
-        };
-        let group_by = self
-            .group_by
-            .as_deref()
-            .map(|g| {
-                GroupBy::parse(g).ok_or_else(|| {
-                    bad(
-                        "group_by",
-                        "expected key, team, user, model, provider, instance or deployment",
-                    )
-                })
-            })
-            .transpose()?;
+            parse::time("from", self.from.as_deref())?.unwrap_or(to.plus_millis(-30 * MS_PER_DAY));
         Ok(SpendQuery {
             from,
             to,
-            granularity,
-            group_by,
+            granularity: parse::granularity(self.granularity.as_deref())?
+                .unwrap_or_else(|| SpendQuery::default_granularity(from, to)),
+            group_by: parse::group_by(self.group_by.as_deref())?,
             filters: SpendFilters {
-                key: id_param("key", self.key.as_deref())?.map(KeyId),
-                team: id_param("team", self.team.as_deref())?.map(TeamId),
-                user: id_param("user", self.user.as_deref())?.map(UserId),
+                key: parse::id("key", self.key.as_deref())?,
+                team: parse::id("team", self.team.as_deref())?,
+                user: parse::id("user", self.user.as_deref())?,
                 model: self.model.clone(),
                 provider: self.provider.clone(),
                 instance: self.instance.clone(),
-                deployment: id_param("deployment", self.deployment.as_deref())?.map(DeploymentId),
+                deployment: parse::id("deployment", self.deployment.as_deref())?,
             },
         })
     }
@@ -195,7 +156,11 @@ async fn get_spend(
     let csv = match params.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,
-        Some(_) => return Err(bad("format", "expected json or csv")),
+        Some(_) => {
+            return Err(ApiError::BadRequest(
+                "format: expected json or csv".to_owned(),
+            ));
+        }
     };
     let query = params.query(Timestamp::now())?;
     let series = analytics::spend_series(state.store.as_ref(), &p.actor, query).await?;
@@ -242,30 +207,16 @@ struct LogParams {
 impl LogParams {
     fn query(&self) -> Result<LogQuery, ApiError> {
         Ok(LogQuery {
-            from: time_param("from", self.from.as_deref())?,
-            to: time_param("to", self.to.as_deref())?,
-            key: id_param("key", self.key.as_deref())?.map(KeyId),
-            team: id_param("team", self.team.as_deref())?.map(TeamId),
+            from: parse::time("from", self.from.as_deref())?,
+            to: parse::time("to", self.to.as_deref())?,
+            key: parse::id("key", self.key.as_deref())?,
+            team: parse::id("team", self.team.as_deref())?,
             model: self.model.clone(),
             instance: self.instance.clone(),
             pod: self.pod.clone(),
-            status: self
-                .status
-                .as_deref()
-                .map(|s| {
-                    StatusFilter::parse(s)
-                        .ok_or_else(|| bad("status", "expected success, error or a status code"))
-                })
-                .transpose()?,
+            status: parse::status(self.status.as_deref())?,
             min_latency_ms: self.min_latency_ms,
-            after: self
-                .after
-                .as_deref()
-                .map(|c| {
-                    LogCursor::decode(c)
-                        .ok_or_else(|| bad("after", "not a cursor from a previous page"))
-                })
-                .transpose()?,
+            after: parse::cursor(self.after.as_deref())?,
             limit: self.limit.unwrap_or(100),
         })
     }
