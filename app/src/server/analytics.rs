@@ -80,7 +80,8 @@ pub async fn request_detail(
 }
 
 /// The dashboard's numbers: today, this month, the last 30 days, and the top five per
-/// dimension this month. Five reads of the daily rollup, none of the raw log.
+/// dimension this month, and the budgets near their limit. The reads run concurrently; none
+/// scans the raw log.
 pub async fn dashboard(
     store: &dyn Store,
     actor: &Actor,

@@ -172,19 +172,11 @@ impl SpendWriter {
     /// as the runtime drops them. Returns how many events were spooled.
     pub fn spool_leftovers(&self) -> usize {
         let batch = self.take();
-        if batch.is_empty() {
+        let n = batch.len();
+        if n == 0 || !self.spooled(n, self.spool.append(&batch)) {
             return 0;
         }
-        match self.spool.append(&batch) {
-            Ok(()) => batch.len(),
-            Err(e) => {
-                self.stats
-                    .dropped
-                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
-                tracing::error!(error = %e, events = batch.len(), "SPEND EVENTS DROPPED: cannot spool at exit");
-                0
-            }
-        }
+        n
     }
 
     fn take(&self) -> Vec<SpendRecord> {
@@ -240,30 +232,43 @@ impl SpendWriter {
     }
 
     async fn to_spool(&self, batch: Vec<SpendRecord>) {
-        let n = batch.len() as u64;
+        let n = batch.len();
         let spool = self.spool.clone();
-        let result = tokio::task::spawn_blocking(move || spool.append(&batch)).await;
-        match result {
-            Ok(Ok(())) => {
-                self.stats.spooled.fetch_add(n, Ordering::Relaxed);
-                self.spool_full.store(false, Ordering::Relaxed);
+        match tokio::task::spawn_blocking(move || spool.append(&batch)).await {
+            Ok(result) => {
+                self.spooled(n, result);
             }
-            Ok(Err(SpoolError::Full(max))) => {
-                self.stats.dropped.fetch_add(n, Ordering::Relaxed);
+            Err(e) => {
+                self.stats.dropped.fetch_add(n as u64, Ordering::Relaxed);
+                tracing::error!(error = %e, events = n, "SPEND EVENTS DROPPED: spool task failed");
+            }
+        }
+    }
+
+    /// Counts the outcome of appending `n` events to the spool, loudly when they are lost, and
+    /// keeps `spool_full` up to date; true when they were spooled.
+    fn spooled(&self, n: usize, result: Result<(), SpoolError>) -> bool {
+        let n64 = n as u64;
+        match result {
+            Ok(()) => {
+                self.stats.spooled.fetch_add(n64, Ordering::Relaxed);
+                self.spool_full.store(false, Ordering::Relaxed);
+                true
+            }
+            Err(SpoolError::Full(max)) => {
+                self.stats.dropped.fetch_add(n64, Ordering::Relaxed);
                 self.spool_full.store(true, Ordering::Relaxed);
                 tracing::error!(
                     events = n,
                     max_bytes = max,
                     "SPEND EVENTS DROPPED: the database is unavailable and the spool is full"
                 );
-            }
-            Ok(Err(e)) => {
-                self.stats.dropped.fetch_add(n, Ordering::Relaxed);
-                tracing::error!(error = %e, events = n, "SPEND EVENTS DROPPED: cannot write the spool");
+                false
             }
             Err(e) => {
-                self.stats.dropped.fetch_add(n, Ordering::Relaxed);
-                tracing::error!(error = %e, events = n, "SPEND EVENTS DROPPED: spool task failed");
+                self.stats.dropped.fetch_add(n64, Ordering::Relaxed);
+                tracing::error!(error = %e, events = n, "SPEND EVENTS DROPPED: cannot write the spool");
+                false
             }
         }
     }
