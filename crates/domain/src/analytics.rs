@@ -208,6 +208,17 @@ fn query_error(field: &'static str, message: impl Into<String>) -> QueryError {
     }
 }
 
+/// `error_kind`s of the spend log that mean "not this instance's request". The gateway writes
+/// them; the cluster view counts them as traffic that reached the wrong instance.
+pub mod error_kind {
+    /// No route for the model on the instance that answered.
+    pub const MODEL_NOT_FOUND: &str = "model_not_found";
+    /// A key restricted to other instances.
+    pub const INSTANCE_NOT_ALLOWED: &str = "instance_not_allowed";
+    /// Both of the above.
+    pub const MISDIRECTED: [&str; 2] = [MODEL_NOT_FOUND, INSTANCE_NOT_ALLOWED];
+}
+
 /// Query-string values as people and scripts type them, read the same way by the analytics
 /// pages and by `/api/v1/spend` and `/api/v1/logs`: absent or empty is `None`, anything else
 /// must parse, or the error names the field and what it takes.

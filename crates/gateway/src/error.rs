@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
 use serde_json::json;
+use tollgate_domain::analytics::error_kind;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum GatewayError {
@@ -105,7 +106,7 @@ impl GatewayError {
         match self {
             GatewayError::Unauthenticated(_) => "invalid_api_key",
             GatewayError::Forbidden { code, .. } | GatewayError::BadRequest { code, .. } => code,
-            GatewayError::ModelNotFound(_) => "model_not_found",
+            GatewayError::ModelNotFound(_) => error_kind::MODEL_NOT_FOUND,
             GatewayError::TooLarge(_) => "request_too_large",
             GatewayError::RateLimited { .. } => "rate_limit_exceeded",
             GatewayError::BudgetExceeded(_) => "budget_exceeded",

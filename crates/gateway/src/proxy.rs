@@ -18,6 +18,7 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use secrecy::ExposeSecret as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tollgate_domain::analytics::error_kind;
 use tollgate_domain::keys::hash_secret;
 use tollgate_domain::model::VirtualKey;
 use tollgate_domain::routing::model_allowed;
@@ -181,7 +182,7 @@ async fn run(
                 "this key may not use the gateway instance `{}`",
                 gw.config.instance
             ),
-            code: "instance_not_allowed",
+            code: error_kind::INSTANCE_NOT_ALLOWED,
         });
     }
 

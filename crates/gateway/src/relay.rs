@@ -21,6 +21,7 @@ use http::{HeaderValue, StatusCode, header};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tollgate_domain::Timestamp;
+use tollgate_domain::analytics::error_kind;
 use tollgate_domain::model::VirtualKey;
 use tollgate_store::SpendRecord;
 
@@ -394,7 +395,7 @@ pub(crate) fn record_refusal(gw: &Arc<Gateway>, ctx: &Ctx, e: &GatewayError) {
     let kind = match e {
         GatewayError::Forbidden { code, .. } => *code,
         GatewayError::BadRequest { .. } | GatewayError::TooLarge(_) => "invalid_request",
-        GatewayError::ModelNotFound(_) => "model_not_found",
+        GatewayError::ModelNotFound(_) => error_kind::MODEL_NOT_FOUND,
         GatewayError::Upstream { status, .. } if *status == StatusCode::GATEWAY_TIMEOUT => {
             "timeout"
         }

@@ -289,15 +289,18 @@ macro_rules! spend_ops {
         ) -> $crate::Result<Vec<$crate::PodTraffic>> {
             use $crate::rows::DbRow as _;
             // A range on the `ts` index; callers keep the window short (the last hour).
+            let [not_found, not_allowed] = tollgate_domain::analytics::error_kind::MISDIRECTED;
             sqlx::query(
                 "SELECT instance, pod, route_model, CAST(COUNT(*) AS BIGINT) AS requests, \
-                 CAST(COALESCE(SUM(CASE WHEN error_kind IN ('model_not_found', 'instance_not_allowed') \
+                 CAST(COALESCE(SUM(CASE WHEN error_kind IN ($2, $3) \
                  THEN 1 ELSE 0 END), 0) AS BIGINT) AS misdirected, \
                  CAST(COALESCE(SUM(cost), 0) AS BIGINT) AS cost FROM spend_logs \
                  WHERE ts >= $1 GROUP BY instance, pod, route_model \
                  ORDER BY instance, pod, route_model",
             )
             .bind(since.0)
+            .bind(not_found)
+            .bind(not_allowed)
             .fetch_all(pool)
             .await
             .map_err($crate::Error::db)?
