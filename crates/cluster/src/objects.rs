@@ -10,7 +10,7 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One namespace's objects of the kinds Tollgate watches.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -64,8 +64,10 @@ pub struct Index<'a> {
     pub objects: &'a Objects,
     /// Deployment name -> instance name, for the Deployments that are gateway instances.
     pub instance_of_deployment: BTreeMap<&'a str, String>,
-    /// ReplicaSet name -> owning Deployment name.
-    deployment_of_rs: BTreeMap<&'a str, &'a str>,
+    /// Every cached ReplicaSet -> its owning Deployment, when it has one.
+    deployment_of_rs: BTreeMap<&'a str, Option<&'a str>>,
+    /// Every cached Deployment.
+    deployments: BTreeSet<&'a str>,
 }
 
 impl<'a> Index<'a> {
@@ -85,24 +87,29 @@ impl<'a> Index<'a> {
         let deployment_of_rs = objects
             .replica_sets
             .iter()
-            .filter_map(|rs| {
-                Some((
+            .map(|rs| {
+                (
                     name(&rs.metadata),
-                    controller_of(&rs.metadata, "Deployment")?,
-                ))
+                    controller_of(&rs.metadata, "Deployment"),
+                )
             })
             .collect();
         Index {
             objects,
             instance_of_deployment,
             deployment_of_rs,
+            deployments: objects
+                .deployments
+                .iter()
+                .map(|d| name(&d.metadata))
+                .collect(),
         }
     }
 
     /// The Deployment owning a pod through its ReplicaSet.
     pub fn deployment_of_pod(&self, pod: &Pod) -> Option<&'a str> {
         let rs = controller_of(&pod.metadata, "ReplicaSet")?;
-        self.deployment_of_rs.get(rs).copied()
+        self.deployment_of_rs.get(rs).copied().flatten()
     }
 
     pub fn replica_set_of_pod<'p>(&self, pod: &'p Pod) -> Option<&'p str> {
@@ -135,22 +142,12 @@ impl<'a> Index<'a> {
     /// each kind has its own watch.
     pub fn resolved_owner_of_pod(&self, pod: &Pod) -> Result<Owner, String> {
         if let Some(rs) = self.replica_set_of_pod(pod) {
-            let Some(cached) = self
-                .objects
-                .replica_sets
-                .iter()
-                .find(|r| name(&r.metadata) == rs)
-            else {
-                return Err(format!("ReplicaSet {rs}"));
-            };
-            if let Some(d) = controller_of(&cached.metadata, "Deployment")
-                && !self
-                    .objects
-                    .deployments
-                    .iter()
-                    .any(|x| name(&x.metadata) == d)
-            {
-                return Err(format!("Deployment {d}"));
+            match self.deployment_of_rs.get(rs) {
+                None => return Err(format!("ReplicaSet {rs}")),
+                Some(Some(d)) if !self.deployments.contains(d) => {
+                    return Err(format!("Deployment {d}"));
+                }
+                Some(_) => {}
             }
         }
         Ok(self.owner_of_pod(pod))
