@@ -223,7 +223,9 @@ FROM pg_constraint c
 WHERE c.conrelid IN ('spend_logs'::regclass, 'spend_daily'::regclass, 'spend_hourly'::regclass)
   AND c.contype = 'p'
 UNION ALL
-SELECT i.tablename, format('DROP INDEX %I', i.indexname), i.indexdef
+-- A partitioned table's index reads `ON ONLY` in pg_indexes: made that way it would cover no
+-- partition, so it is made on the whole table.
+SELECT i.tablename, format('DROP INDEX %I', i.indexname), replace(i.indexdef, ' ON ONLY ', ' ON ')
 FROM pg_indexes i
 WHERE i.schemaname = 'public' AND i.tablename IN ('spend_logs', 'spend_daily', 'spend_hourly')
   AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname);
@@ -231,6 +233,10 @@ SELECT tbl, create_sql FROM b_indexes ORDER BY tbl, create_sql;
 SELECT drop_sql FROM b_indexes \gexec
 
 \echo 'gen: spend_logs'
+-- spend_logs is partitioned by month (migration 0006): the months of the range first, made by
+-- the function the spend writer calls.
+SELECT count(DISTINCT tollgate_spend_logs_partition(d))
+FROM b_time t, generate_series(t.start_ms, t.now_ms, 86400000) d;
 -- Stage 1 draws the random numbers, stage 2 the key, time and normal deviates, stage 3 joins
 -- the key, model and pod, stage 4 the request's outcome; rows go in in time order, as a
 -- gateway writes them. OFFSET 0 keeps each stage's volatile draws from being inlined twice.
@@ -410,9 +416,12 @@ SELECT 'check: requests logs / daily / hourly', (SELECT count(*) FROM spend_logs
        (SELECT sum(requests) FROM spend_daily), (SELECT sum(requests) FROM spend_hourly);
 SELECT 'errors', (SELECT count(*) FROM spend_logs WHERE status >= 400),
        'cost USD', (SELECT round(sum(cost) / 1e6, 2) FROM spend_logs);
-SELECT 'size ' || relname, pg_size_pretty(pg_total_relation_size(oid)),
-       'heap ' || pg_size_pretty(pg_relation_size(oid))
-FROM pg_class WHERE relname IN ('spend_logs', 'spend_daily', 'spend_hourly') ORDER BY relname;
+-- A partitioned table has no storage of its own: its size is its partitions'.
+SELECT 'size ' || t, pg_size_pretty(sum(pg_total_relation_size(relid))),
+       'heap ' || pg_size_pretty(sum(pg_relation_size(relid)))
+FROM unnest(ARRAY['spend_logs', 'spend_daily', 'spend_hourly']) AS t,
+     pg_partition_tree(t::regclass)
+WHERE isleaf GROUP BY t ORDER BY t;
 SELECT 'database size', pg_size_pretty(pg_database_size(current_database()));
 SQL
 awk -v a="$T0" -v b="$T1" -v n="$ROWS" -v db="$DB" \

@@ -19,8 +19,13 @@ pub(crate) struct PgStore {
 impl PgStore {
     /// Connects to a `postgres:` or `postgresql:` URL, failing at once when the server is down.
     pub(crate) async fn connect(url: &str, opts: &ConnectOptions) -> Result<PgStore> {
+        // JIT off for Tollgate's sessions: every statement it makes is short (an index range, a
+        // rollup read of a few thousand rows), and compiling one costs 30-60 ms where the
+        // planner's estimate crosses `jit_above_cost`, more than the statement itself
+        // (bench/RESULTS.md, spend analytics at 10M rows).
         let options = PgConnectOptions::from_str(url)
-            .map_err(|_| Error::Config("the Postgres URL is malformed".to_owned()))?;
+            .map_err(|_| Error::Config("the Postgres URL is malformed".to_owned()))?
+            .options([("jit", "off")]);
         // One attempt first: the pool would retry a refused connection until `acquire_timeout`,
         // which at start-up only delays the error.
         match tokio::time::timeout(opts.acquire_timeout, PgConnection::connect_with(&options)).await
@@ -74,6 +79,33 @@ mod queries {
     /// Read committed would let the second read of `list_routes` see a later commit.
     const SNAPSHOT_READ: Option<&str> =
         Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+
+    /// `spend_logs` is partitioned by month of `ts` (migration 0006), and a partitioned table's
+    /// unique key must hold its partition column. A replayed record keeps its `ts`, so it is
+    /// still the same row.
+    const SPEND_LOG_UNIQUE: &str = "request_id, ts";
+
+    /// Creates the partitions of the months starting at `months` (UTC ms) that do not exist.
+    async fn ensure_log_partitions(pool: &sqlx::PgPool, months: &[i64]) -> crate::Result<()> {
+        sqlx::query("SELECT tollgate_spend_logs_partition(m) FROM unnest($1::bigint[]) AS m")
+            .bind(months)
+            .execute(pool)
+            .await
+            .map_err(crate::Error::db)?;
+        Ok(())
+    }
+
+    /// Drops the partitions holding only rows older than `before`; returns their names.
+    pub(crate) async fn drop_log_partitions(
+        pool: &sqlx::PgPool,
+        before: tollgate_domain::Timestamp,
+    ) -> crate::Result<Vec<String>> {
+        sqlx::query_scalar("SELECT p FROM tollgate_drop_spend_logs_partitions($1) AS p")
+            .bind(before.0)
+            .fetch_all(pool)
+            .await
+            .map_err(crate::Error::db)
+    }
 
     /// Ids are native `uuid`.
     fn id_arg(id: Uuid) -> Uuid {

@@ -69,6 +69,22 @@ mod queries {
     /// A SQLite transaction reads one snapshot (WAL) from its first read on.
     const SNAPSHOT_READ: Option<&str> = None;
 
+    /// One row per request id: SQLite's `spend_logs` is one table.
+    const SPEND_LOG_UNIQUE: &str = "request_id";
+
+    /// SQLite has no partitions: nothing to create.
+    async fn ensure_log_partitions(_: &sqlx::SqlitePool, _: &[i64]) -> crate::Result<()> {
+        Ok(())
+    }
+
+    /// SQLite has no partitions: retention deletes rows (`delete_spend_logs_before`).
+    pub(crate) async fn drop_log_partitions(
+        _: &sqlx::SqlitePool,
+        _: tollgate_domain::Timestamp,
+    ) -> crate::Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+
     /// Ids are stored as canonical text: hyphenated, lower-case.
     fn id_arg(id: Uuid) -> String {
         id.hyphenated().to_string()

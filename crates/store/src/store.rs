@@ -179,6 +179,10 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes at most `limit` spend log rows older than `before` (the rollups stay); returns
     /// how many went.
     async fn delete_spend_logs_before(&self, before: Timestamp, limit: u32) -> Result<u64>;
+    /// Drops whole months of the spend log that end at or before `before` (Postgres keeps one
+    /// partition per month; SQLite has none and drops nothing); returns the partitions' names.
+    /// Retention calls this first, then deletes the rest row by row.
+    async fn drop_spend_log_partitions(&self, before: Timestamp) -> Result<Vec<String>>;
     /// Requests and spend per (instance, pod, model asked for) logged at or after `since`, in
     /// that order, with how many this instance refused as not its own ([`PodTraffic`]).
     async fn pod_traffic(&self, since: Timestamp) -> Result<Vec<PodTraffic>>;

@@ -9,7 +9,9 @@
 //! - `id_arg(uuid::Uuid) -> impl Encode + Type`: how it binds a uuid (`String` or `Uuid`);
 //! - `impl DbRow for` its row type (see [`crate::rows`]);
 //! - `BACKEND`, `MIGRATOR` and `MIGRATIONS_TABLE_EXISTS` (see [`meta`]), `BUMP_REVISION` (see
-//!   [`gateway`]) and `SNAPSHOT_READ` (see [`routes`]).
+//!   [`gateway`]) and `SNAPSHOT_READ` (see [`routes`]);
+//! - `SPEND_LOG_UNIQUE`, `ensure_log_partitions` and `drop_log_partitions`: how `spend_logs` is
+//!   kept (one table on SQLite, monthly partitions on Postgres; see [`spend`]).
 //!
 //! [`impl_store!`] also needs the backend type to have a `changes` field with `subscribe`,
 //! `published` and `close` (see [`crate::changes`]).
@@ -397,6 +399,12 @@ macro_rules! impl_store {
                 limit: u32,
             ) -> $crate::Result<u64> {
                 $ops::delete_spend_logs_before(&self.pool, before, limit).await
+            }
+            async fn drop_spend_log_partitions(
+                &self,
+                before: tollgate_domain::Timestamp,
+            ) -> $crate::Result<Vec<String>> {
+                $ops::drop_log_partitions(&self.pool, before).await
             }
             async fn pod_traffic(
                 &self,

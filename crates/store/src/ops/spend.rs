@@ -19,6 +19,20 @@ pub(crate) fn tried_text(tried: &[uuid::Uuid]) -> String {
         .join(",")
 }
 
+/// One instant of each calendar month (UTC) the batch's rows fall in: its first millisecond,
+/// oldest first. Postgres keeps `spend_logs` in one partition per month.
+pub(crate) fn months_of(batch: &[SpendRecord]) -> Vec<i64> {
+    use tollgate_domain::time::{MS_PER_DAY, days_from_civil};
+    let months: std::collections::BTreeSet<i64> = batch
+        .iter()
+        .map(|r| {
+            let c = r.ts.to_civil();
+            days_from_civil(c.year, c.month, 1) * MS_PER_DAY
+        })
+        .collect();
+    months.into_iter().collect()
+}
+
 /// What the newly written rows of a batch add to counters, in a fixed order (so two writers
 /// lock rows in the same order and cannot deadlock on Postgres).
 #[derive(Default)]
@@ -76,6 +90,9 @@ macro_rules! spend_ops {
             if batch.is_empty() {
                 return Ok($crate::SpendWrite::default());
             }
+            // Postgres: every month of the batch has its partition before the transaction
+            // starts, so creating one never waits on this transaction's row locks.
+            ensure_log_partitions(pool, &$crate::ops::spend::months_of(batch)).await?;
             let mut tx = pool.begin().await.map_err($crate::Error::db)?;
             let mut fresh = std::collections::HashSet::new();
             for chunk in batch.chunks(CHUNK) {
@@ -108,7 +125,9 @@ macro_rules! spend_ops {
                         .push_bind(r.unpriced)
                         .push_bind($crate::ops::spend::tried_text(&r.tried));
                 });
-                q.push(" ON CONFLICT (request_id) DO NOTHING RETURNING request_id");
+                q.push(format!(
+                    " ON CONFLICT ({SPEND_LOG_UNIQUE}) DO NOTHING RETURNING request_id"
+                ));
                 for row in q
                     .build()
                     .fetch_all(&mut *tx)

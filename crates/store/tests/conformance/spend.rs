@@ -214,6 +214,84 @@ async fn retention_deletes_old_logs_only(store: Arc<dyn Store>) {
     assert_eq!(rollup.requests, 25, "rollups stay");
 }
 
+/// Postgres keeps the log in one partition per month (migration 0006): a batch spanning months
+/// it has never seen is written whole, retention drops only the months that end before its
+/// cut-off, and the row deletes finish the rest. SQLite drops nothing and deletes rows.
+async fn retention_drops_whole_months(store: Arc<dyn Store>) {
+    use tollgate_domain::time::days_from_civil;
+    let at = |y, m, d| Timestamp(days_from_civil(y, m, d) * MS_PER_DAY + 3_600_000);
+    let days = [
+        at(2026, 1, 15),
+        at(2026, 2, 10),
+        at(2026, 2, 20),
+        at(2030, 7, 4),
+    ];
+    let batch: Vec<SpendRecord> = days
+        .iter()
+        .enumerate()
+        .map(|(n, ts)| SpendRecord {
+            ts: *ts,
+            ..record(n as u64, None, None, None)
+        })
+        .collect();
+    let write = store.record_spend(&batch, T0).await.unwrap();
+    assert_eq!(write.inserted, 4, "every month of the batch is written");
+    assert_eq!(store.get_spend_log("req-3").await.unwrap().ts, days[3]);
+
+    let cutoff = at(2026, 2, 15);
+    let dropped = store.drop_spend_log_partitions(cutoff).await.unwrap();
+    match store.backend() {
+        tollgate_store::Backend::Postgres => {
+            assert_eq!(
+                dropped,
+                ["spend_logs_p202601"],
+                "February holds a newer row"
+            );
+        }
+        tollgate_store::Backend::Sqlite => assert!(dropped.is_empty()),
+    }
+    let mut deleted = 0;
+    loop {
+        let n = store.delete_spend_logs_before(cutoff, 10).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        deleted += n;
+    }
+    let expect_deleted = match store.backend() {
+        tollgate_store::Backend::Postgres => 1,
+        tollgate_store::Backend::Sqlite => 2,
+    };
+    assert_eq!(deleted, expect_deleted);
+    for gone in ["req-0", "req-1"] {
+        assert!(matches!(
+            store.get_spend_log(gone).await,
+            Err(Error::NotFound)
+        ));
+    }
+    let (logs, rollup) = store.spend_totals().await.unwrap();
+    assert_eq!((logs.requests, rollup.requests), (2, 4), "rollups stay");
+    // A replay of a kept row is still the same row.
+    let again = store.record_spend(&batch[2..], T0).await.unwrap();
+    assert_eq!(again.inserted, 0);
+    // Nothing newer than the cut-off is dropped, however late the cut-off.
+    let dropped = store
+        .drop_spend_log_partitions(at(2030, 7, 31))
+        .await
+        .unwrap();
+    if store.backend() == tollgate_store::Backend::Postgres {
+        assert!(
+            dropped.iter().all(|p| p.as_str() < "spend_logs_p203007"),
+            "{dropped:?}"
+        );
+        assert!(
+            dropped.contains(&"spend_logs_p202602".to_owned()),
+            "{dropped:?}"
+        );
+    }
+    assert_eq!(store.get_spend_log("req-3").await.unwrap().ts, days[3]);
+}
+
 async fn traffic_per_pod_since(store: Arc<dyn Store>) {
     let mut batch: Vec<SpendRecord> = (0..9).map(|n| record(n, None, None, None)).collect();
     batch[4].pod = "pod-b".to_owned();
@@ -419,6 +497,7 @@ both!(
     repeated_ids_in_one_batch,
     rollup_groups_by_day_model_and_instance,
     retention_deletes_old_logs_only,
+    retention_drops_whole_months,
     traffic_per_pod_since,
     limits_of_teams_users_and_keys,
     price_overrides,
