@@ -417,11 +417,13 @@ SELECT 'check: requests logs / daily / hourly', (SELECT count(*) FROM spend_logs
 SELECT 'errors', (SELECT count(*) FROM spend_logs WHERE status >= 400),
        'cost USD', (SELECT round(sum(cost) / 1e6, 2) FROM spend_logs);
 -- A partitioned table has no storage of its own: its size is its partitions'.
-SELECT 'size ' || t, pg_size_pretty(sum(pg_total_relation_size(relid))),
-       'heap ' || pg_size_pretty(sum(pg_relation_size(relid)))
+SELECT 'size ' || t, pg_size_pretty(sum(pg_total_relation_size(r))),
+       'heap ' || pg_size_pretty(sum(pg_relation_size(r)))
 FROM unnest(ARRAY['spend_logs', 'spend_daily', 'spend_hourly']) AS t,
-     pg_partition_tree(t::regclass)
-WHERE isleaf GROUP BY t ORDER BY t;
+     LATERAL (SELECT relid AS r FROM pg_partition_tree(t::regclass) WHERE isleaf
+              UNION ALL
+              SELECT t::regclass WHERE NOT EXISTS (SELECT 1 FROM pg_partition_tree(t::regclass))) p
+GROUP BY t ORDER BY t;
 SELECT 'database size', pg_size_pretty(pg_database_size(current_database()));
 SQL
 awk -v a="$T0" -v b="$T1" -v n="$ROWS" -v db="$DB" \

@@ -79,13 +79,14 @@ describe('spend analytics, from real traffic', () => {
   let browser;
   let page;
   let key;
+  let keyId;
   let sentAt;
 
-  const chat = (model) =>
+  const chat = (model, content = 'hi') =>
     fetch(`${server.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }),
+      body: JSON.stringify({ model, messages: [{ role: 'user', content }] }),
     });
 
   before(async () => {
@@ -96,7 +97,8 @@ describe('spend analytics, from real traffic', () => {
     });
     const out = server.cli('keys', 'create', '--alias', 'e2e-analytics', '--max-budget', '2');
     key = /^key:\s+(sk-tg-\S+)/m.exec(out)?.[1];
-    assert.ok(key, `unexpected \`keys create\` output:\n${out}`);
+    keyId = /^id:\s+(\S+)/m.exec(out)?.[1];
+    assert.ok(key && keyId, `unexpected \`keys create\` output:\n${out}`);
     browser = await launchBrowser();
     page = browser.page;
     await signInWithMasterKey(page, server.url, MASTER_KEY);
@@ -212,6 +214,39 @@ describe('spend analytics, from real traffic', () => {
     assert.equal(await page.locator('[data-testid=tried] li').count(), 1);
     assert.match(await page.locator('[data-testid=not-stored]').innerText(), /not stored/);
     await screenshot(page, 'analytics-request');
+    assert.deepEqual(browser.errors, []);
+  });
+
+  it('a key that stores prompts shows its prompt and completion, as text', async () => {
+    const out = server.cli('keys', 'store-prompts', keyId, 'on');
+    assert.match(out, /stores prompts: on/);
+    const hostile = '<img src=x onerror="window.__pwned=1"> stored-prompt-marker';
+    // Another process changed the key: the gateway stores once its revision poll has seen it.
+    let requestId;
+    await until('a request with its prompt stored', async () => {
+      const r = await chat('gpt-4o', hostile);
+      assert.equal(r.status, 200);
+      const id = r.headers.get('x-request-id');
+      // Written by the spend writer within about a second: until then the page says not found.
+      for (let i = 0; i < 20; i++) {
+        await page.goto(`${server.url}/logs/${id}`);
+        await page.locator('[data-testid=log-detail], [role=alert]').first().waitFor();
+        if ((await page.locator('[data-testid=log-detail]').count()) > 0) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      if ((await page.locator('[data-testid=stored-prompt]').count()) === 0) return undefined;
+      requestId = id;
+      return true;
+    }, { timeout: 15_000 });
+    await hydrated(page);
+    const prompt = page.locator('[data-testid=stored-prompt]');
+    assert.match(await prompt.innerText(), /stored-prompt-marker/);
+    assert.ok((await prompt.innerText()).includes('<img src=x'), 'shown as text, not markup');
+    assert.equal(await page.locator('[data-testid=stored-prompt] img').count(), 0);
+    assert.equal(await page.evaluate(() => window.__pwned), undefined);
+    assert.match(await page.locator('[data-testid=stored-completion]').innerText(), /chat\.completion/);
+    assert.ok(requestId);
+    await screenshot(page, 'analytics-request-stored');
     assert.deepEqual(browser.errors, []);
   });
 });

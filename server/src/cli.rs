@@ -59,6 +59,11 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Teams.
+    Teams {
+        #[command(subcommand)]
+        command: TeamsCommand,
+    },
     /// Imports routes from another gateway's configuration.
     Import {
         #[command(subcommand)]
@@ -89,6 +94,24 @@ enum KeysCommand {
     Block {
         /// The key's id (a UUID), as `keys create` printed it.
         key_id: String,
+    },
+    /// Keeps (on) or stops keeping (off) a key's prompts and completions in the request log.
+    StorePrompts {
+        /// The key's id (a UUID).
+        key_id: String,
+        #[arg(value_enum)]
+        switch: commands::keys::Switch,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TeamsCommand {
+    /// Keeps (on) or stops keeping (off) the prompts and completions of every key of a team.
+    StorePrompts {
+        /// The team's id or exact name.
+        team: String,
+        #[arg(value_enum)]
+        switch: commands::keys::Switch,
     },
 }
 
@@ -136,6 +159,7 @@ pub fn run() -> ExitCode {
             Command::Migrate => startup::migrate_only(&config).await,
             Command::CheckConfig | Command::CheckManifests { .. } => Ok(()),
             Command::Keys { command } => run_keys(&config, command).await,
+            Command::Teams { command } => run_teams(&config, command).await,
             Command::Import {
                 command:
                     ImportCommand::Litellm {
@@ -216,6 +240,30 @@ async fn run_keys(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
         KeysCommand::Block { key_id } => {
             let key = commands::keys::block(&store, &key_id).await?;
             println!("blocked {} ({})", key.id, key.masked());
+        }
+        KeysCommand::StorePrompts { key_id, switch } => {
+            let key = commands::keys::store_prompts(&store, &key_id, switch).await?;
+            println!(
+                "{} ({}) stores prompts: {}",
+                key.id,
+                key.masked(),
+                if key.store_prompts { "on" } else { "off" }
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn run_teams(config: &Config, command: TeamsCommand) -> anyhow::Result<()> {
+    let store = commands::open_store(config).await?;
+    match command {
+        TeamsCommand::StorePrompts { team, switch } => {
+            let id = commands::keys::team_store_prompts(&store, &team, switch).await?;
+            let on = switch == commands::keys::Switch::On;
+            println!(
+                "team {id} stores prompts: {}",
+                if on { "on" } else { "off" }
+            );
         }
     }
     Ok(())

@@ -172,6 +172,9 @@ pub struct SpendSection {
     pub batch_size: usize,
     /// Seconds in-flight requests and streams get to finish after SIGTERM.
     pub shutdown_grace_secs: u64,
+    /// For keys and teams that store prompts: the most kept of each request body and of each
+    /// answer, in KiB.
+    pub store_prompts_max_kib: usize,
 }
 
 impl Default for SpendSection {
@@ -182,6 +185,7 @@ impl Default for SpendSection {
             flush_interval_ms: 1000,
             batch_size: 2000,
             shutdown_grace_secs: 30,
+            store_prompts_max_kib: 64,
         }
     }
 }
@@ -369,6 +373,11 @@ impl Config {
         if self.database.max_connections == 0 {
             return Err(ConfigError("database.max_connections: at least 1".into()));
         }
+        if !(1..=1024).contains(&self.spend.store_prompts_max_kib) {
+            return Err(ConfigError(
+                "spend.store_prompts_max_kib: between 1 and 1024".into(),
+            ));
+        }
         if self.gateway.max_body_mib == 0
             || self.gateway.cooldown_failures == 0
             || self.gateway.poll_interval_secs == 0
@@ -415,6 +424,7 @@ impl Config {
             ..tollgate_gateway::limits::LimitsConfig::default()
         };
         c.default_completion_tokens = self.limits.default_completion_tokens;
+        c.store_prompts_max_bytes = self.spend.store_prompts_max_kib.saturating_mul(1024);
         c
     }
 
@@ -570,6 +580,31 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(err.contains("TOLLGATE_MASTER_KEY_FILE"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_prompt_storage_cap_is_bounded_and_reaches_the_gateway() {
+        figment::Jail::expect_with(|_| {
+            let c = Config::load(None, &[], &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(
+                c.gateway_config("p".into()).store_prompts_max_bytes,
+                64 * 1024
+            );
+            let e = env(&[("TOLLGATE_SPEND__STORE_PROMPTS_MAX_KIB", "8")]);
+            let c = Config::load(None, &e, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(
+                c.gateway_config("p".into()).store_prompts_max_bytes,
+                8 * 1024
+            );
+            for bad in ["0", "1025"] {
+                let e = env(&[("TOLLGATE_SPEND__STORE_PROMPTS_MAX_KIB", bad)]);
+                let err = Config::load(None, &e, &Overrides::default())
+                    .unwrap_err()
+                    .to_string();
+                assert!(err.contains("spend.store_prompts_max_kib"), "{bad}: {err}");
+            }
             Ok(())
         });
     }

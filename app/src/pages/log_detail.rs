@@ -1,12 +1,12 @@
-//! One request of the log: every field the gateway recorded about it. Prompts and completions
-//! are never stored, and the page says so.
+//! One request of the log: every field the gateway recorded about it, and its prompt and
+//! completion when its key or team stores them (off by default; the page says which).
 
 use super::logs::status_badge;
 use crate::components::format::{duration_ms, error_text, link, money, thousands};
 use crate::server_fns::analytics::get_request;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use tollgate_domain::analytics::LogEntry;
+use tollgate_domain::analytics::{LogEntry, StoredBodies};
 
 #[component]
 pub fn LogDetailPage() -> impl IntoView {
@@ -18,9 +18,6 @@ pub fn LogDetailPage() -> impl IntoView {
         <div class="mb-6">
             <a href="/logs" class="text-sm text-zinc-500 hover:underline">"Logs"</a>
             <h1 class="mt-1 text-2xl font-semibold tracking-tight">"Request"</h1>
-            <p class="mt-1 text-sm text-zinc-600 dark:text-zinc-400" data-testid="not-stored">
-                "Prompts and completions are not stored: only what the request cost, how it was routed and how long it took."
-            </p>
         </div>
         <Suspense fallback=|| view! { <p class="text-sm text-zinc-500">"Loading…"</p> }>
             {move || entry.get().map(|r| match r {
@@ -78,6 +75,47 @@ fn filtered(name: &'static str, value: String, shown: String) -> AnyView {
         .into_any()
 }
 
+/// The stored prompt and completion, or why there are none. Shown as text, never as markup.
+fn bodies_view(bodies: Option<StoredBodies>, withheld: bool) -> AnyView {
+    let note = "mb-4 text-sm text-zinc-600 dark:text-zinc-400";
+    match bodies {
+        None if withheld => view! {
+            <p class=note data-testid="not-stored">
+                "A prompt and completion are stored for this request, but only its key's owner, its team's admins and admins may read them."
+            </p>
+        }
+        .into_any(),
+        None => view! {
+            <p class=note data-testid="not-stored">
+                "Prompts and completions are not stored for this request: storing them is off by default and is turned on per key or per team ("
+                <code class="font-mono text-xs">"tollgate keys store-prompts <key id> on"</code>", "
+                <code class="font-mono text-xs">"tollgate teams store-prompts <team> on"</code>"). Below is what the request cost, how it was routed and how long it took."
+            </p>
+        }
+        .into_any(),
+        Some(b) => {
+            let block = |title: &'static str, testid: &'static str, text: String| {
+                view! {
+                    <section class="card mb-4 p-0">
+                        <h2 class="border-b border-zinc-100 px-4 py-2 text-sm font-medium dark:border-zinc-800">{title}</h2>
+                        <pre class="max-h-96 overflow-auto whitespace-pre-wrap break-all px-4 py-3 font-mono text-xs" data-testid=testid>{text}</pre>
+                    </section>
+                }
+            };
+            view! {
+                {b.truncated.then(|| view! {
+                    <p class=note data-testid="bodies-truncated">
+                        "Cut: the prompt or the completion was longer than the size kept (" <code class="font-mono text-xs">"spend.store_prompts_max_kib"</code> ")."
+                    </p>
+                })}
+                {block("Prompt (the request body as sent)", "stored-prompt", b.prompt)}
+                {block("Completion (the answer as received; a stream's events as sent)", "stored-completion", b.completion)}
+            }
+            .into_any()
+        }
+    }
+}
+
 #[component]
 fn EntryView(entry: LogEntry) -> impl IntoView {
     let e = entry;
@@ -99,7 +137,9 @@ fn EntryView(entry: LogEntry) -> impl IntoView {
                 title="No price was known for this model, so it was charged $0.">"unpriced"</span>
         })}
     }.into_any();
+    let bodies = bodies_view(e.bodies.clone(), e.bodies_withheld);
     view! {
+        {bodies}
         <dl class="card divide-y-0 p-0" data-testid="log-detail">
             {row("Request id", mono(e.request_id.clone()))}
             {row("Time", plain(format!("{} ({})", e.ts.display_minutes(), e.ts)))}

@@ -58,7 +58,9 @@ pub async fn request_log(
 }
 
 /// One request of the log. A request of a team the actor cannot read is `NotFound`, the same
-/// answer as an id that does not exist, so ids cannot be probed.
+/// answer as an id that does not exist, so ids cannot be probed. Its stored prompt and
+/// completion, when there are any, only for those who may read the key itself: a member reads
+/// the team's spend, not a teammate's conversations.
 pub async fn request_detail(
     store: &dyn Store,
     actor: &Actor,
@@ -72,11 +74,19 @@ pub async fn request_detail(
         || entry
             .team_id
             .is_some_and(|t| actor.allows(Action::ReadSpend, Target::Team(t)));
-    if visible {
-        Ok(entry)
-    } else {
-        Err(AppError::NotFound)
+    if !visible {
+        return Err(AppError::NotFound);
     }
+    let mut entry = entry;
+    let key = Target::Key {
+        team: entry.team_id,
+        owner: entry.user_id,
+    };
+    if entry.bodies.is_some() && !actor.allows(Action::ReadKeys, key) {
+        entry.bodies = None;
+        entry.bodies_withheld = true;
+    }
+    Ok(entry)
 }
 
 /// The dashboard's numbers: today, this month, the last 30 days, and the top five per

@@ -839,6 +839,56 @@ pub struct LogEntry {
     pub unpriced: bool,
     /// The deployments the request was sent to, in order; the last answered unless all failed.
     pub tried: Vec<DeploymentId>,
+    /// The prompt and completion, when its key or team stores them (off by default); read by
+    /// the detail view only, `None` in pages of the log.
+    #[serde(default)]
+    pub bodies: Option<StoredBodies>,
+    /// Bodies are stored for this request but the reader may not see them (only those who may
+    /// read the key: admins, viewers, its team's admins and its owner).
+    #[serde(default)]
+    pub bodies_withheld: bool,
+}
+
+/// A request's body and its answer as the client sent and received them (JSON, or the
+/// server-sent events of a stream), each cut at the configured size. Stored only for keys or
+/// teams that opted in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredBodies {
+    pub prompt: String,
+    pub completion: String,
+    /// One of them was longer than the cap and was cut.
+    pub truncated: bool,
+}
+
+impl StoredBodies {
+    /// Keeps at most `cap` bytes of each side, cut on a character boundary. Bytes that are not
+    /// UTF-8, and NUL (which Postgres text cannot hold), become U+FFFD.
+    pub fn capture(prompt: &[u8], completion: &[u8], cap: usize) -> StoredBodies {
+        let (prompt, cut_prompt) = text_within(prompt, cap);
+        let (completion, cut_completion) = text_within(completion, cap);
+        StoredBodies {
+            prompt,
+            completion,
+            truncated: cut_prompt || cut_completion,
+        }
+    }
+}
+
+/// At most `cap` bytes of `bytes` as text, and whether anything was cut.
+fn text_within(bytes: &[u8], cap: usize) -> (String, bool) {
+    let mut text =
+        String::from_utf8_lossy(&bytes[..bytes.len().min(cap)]).replace('\0', "\u{FFFD}");
+    let mut cut = bytes.len() > cap;
+    // The replacements may have grown it past the cap: cut on a character boundary.
+    if text.len() > cap {
+        let mut end = cap;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        cut = true;
+    }
+    (text, cut)
 }
 
 impl LogEntry {

@@ -88,6 +88,9 @@ pub struct VirtualKey {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub last_used_at: Option<Timestamp>,
+    /// Its requests' prompts and completions are kept in the request log (off by default).
+    #[serde(default)]
+    pub store_prompts: bool,
 }
 
 impl VirtualKey {

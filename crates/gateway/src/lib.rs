@@ -50,6 +50,9 @@ pub struct GatewayConfig {
     pub default_completion_tokens: u64,
     /// How often budget-window spend is re-read from the database.
     pub spend_refresh_interval: Duration,
+    /// For keys and teams that store prompts: the most kept of each request body and of each
+    /// answer, in bytes.
+    pub store_prompts_max_bytes: usize,
 }
 
 impl GatewayConfig {
@@ -65,6 +68,7 @@ impl GatewayConfig {
             limits: limits::LimitsConfig::default(),
             default_completion_tokens: 1024,
             spend_refresh_interval: Duration::from_secs(1),
+            store_prompts_max_bytes: 64 * 1024,
         }
     }
 }

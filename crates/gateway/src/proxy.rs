@@ -46,6 +46,8 @@ pub(crate) struct Ctx {
     pub in_flight: std::sync::Mutex<Option<GatewayInFlight>>,
     /// The deployments sent to so far, in order (the spend log's `tried`).
     pub tried: Vec<uuid::Uuid>,
+    /// The request body (at most the configured cap), when its key or team stores prompts.
+    pub prompt: Option<Bytes>,
 }
 
 impl Ctx {
@@ -75,6 +77,7 @@ pub(crate) async fn serve(
         route_model: String::new(),
         in_flight: std::sync::Mutex::new(Some(GatewayInFlight::enter(gw.clone()))),
         tried: Vec::new(),
+        prompt: None,
     };
     let mut response = match run(&gw, endpoint, &headers, body, &mut ctx).await {
         Ok(r) => r,
@@ -157,6 +160,13 @@ async fn run(
     ctx.key = Some(key.clone());
     let body = body?;
     ctx.body_len = body.len();
+    if key.store_prompts {
+        // A copy of the part kept (one byte more tells it was cut), not the whole body.
+        let keep = body
+            .len()
+            .min(gw.config.store_prompts_max_bytes.saturating_add(1));
+        ctx.prompt = Some(Bytes::copy_from_slice(&body[..keep]));
+    }
     let json: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(&body).map_err(|e| {
             GatewayError::bad_request(format!("the body is not a JSON object: {e}"), None)

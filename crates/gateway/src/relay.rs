@@ -21,7 +21,7 @@ use http::{HeaderValue, StatusCode, header};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tollgate_domain::Timestamp;
-use tollgate_domain::analytics::error_kind;
+use tollgate_domain::analytics::{StoredBodies, error_kind};
 use tollgate_domain::model::VirtualKey;
 use tollgate_store::SpendRecord;
 
@@ -44,6 +44,8 @@ pub(crate) struct Accounting {
     sent_at: Instant,
     /// The deployments sent to, this one last.
     tried: Vec<uuid::Uuid>,
+    /// The request body kept for a key or team that stores prompts.
+    prompt: Option<Bytes>,
     _in_flight: InFlight,
 }
 
@@ -88,10 +90,15 @@ impl Accounting {
             upstream_model,
             sent_at,
             tried: ctx.tried.clone(),
+            prompt: ctx.prompt.clone(),
             _in_flight: in_flight,
         }
     }
 
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "two callers, each passing what it measured; a struct would only rename them"
+    )]
     fn emit(
         &self,
         status: u16,
@@ -100,6 +107,7 @@ impl Accounting {
         usage: Usage,
         ttft: Option<Duration>,
         overhead: Duration,
+        completion: &[u8],
     ) {
         let latency = self.started.elapsed();
         let deployment = self.dep.deployment.id.to_string();
@@ -150,6 +158,7 @@ impl Accounting {
         r.cost = cost;
         r.unpriced = unpriced;
         r.tried.clone_from(&self.tried);
+        r.bodies = stored_bodies(&self.gw, self.prompt.as_deref(), completion);
         if unpriced {
             self.gw.metrics.unpriced(&self.route_name);
         }
@@ -168,7 +177,15 @@ impl Accounting {
         upstream_done: Instant,
     ) -> Response {
         let overhead = (self.sent_at - self.started) + upstream_done.elapsed();
-        self.emit(status.as_u16(), outcome, error_kind, usage, None, overhead);
+        self.emit(
+            status.as_u16(),
+            outcome,
+            error_kind,
+            usage,
+            None,
+            overhead,
+            &body,
+        );
         json_response(status, body, &self.dep.deployment.id.to_string(), overhead)
     }
 
@@ -185,10 +202,12 @@ impl Accounting {
         let ttft = self.started.elapsed();
         let overhead = self.sent_at - self.started;
         let deployment = self.dep.deployment.id.to_string();
+        let captured = self.prompt.is_some().then(bytes::BytesMut::new);
         let relay = Relay {
             upstream,
             converter,
             idle,
+            captured,
             pending: Some(first),
             done: false,
             outcome: Outcome::ClientClosed,
@@ -282,6 +301,8 @@ struct Relay {
     upstream: UpstreamStream,
     converter: Box<dyn StreamConverter>,
     idle: Duration,
+    /// What the client was sent, up to the cap and one byte, for a key that stores prompts.
+    captured: Option<bytes::BytesMut>,
     pending: Option<Bytes>,
     done: bool,
     outcome: Outcome,
@@ -295,6 +316,15 @@ struct Relay {
 
 impl Relay {
     async fn next_chunk(&mut self) -> Option<Bytes> {
+        let chunk = self.read_chunk().await?;
+        if let Some(kept) = &mut self.captured {
+            let room = (self.acct.gw.config.store_prompts_max_bytes + 1).saturating_sub(kept.len());
+            kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        }
+        Some(chunk)
+    }
+
+    async fn read_chunk(&mut self) -> Option<Bytes> {
         if let Some(first) = self.pending.take() {
             return Some(first);
         }
@@ -365,6 +395,7 @@ impl Drop for Relay {
             Outcome::ClientClosed => 499,
             Outcome::Error => 502,
         };
+        let completion = self.captured.take().unwrap_or_default();
         self.acct.emit(
             status,
             self.outcome,
@@ -372,6 +403,7 @@ impl Drop for Relay {
             usage,
             Some(self.ttft),
             self.overhead,
+            &completion,
         );
     }
 }
@@ -415,7 +447,14 @@ pub(crate) fn record_refusal(gw: &Arc<Gateway>, ctx: &Ctx, e: &GatewayError) {
     );
     // Every attempt failed (or none was possible): the log keeps which were tried.
     event.record.tried.clone_from(&ctx.tried);
+    // Refused: the prompt is kept, there is no answer to keep.
+    event.record.bodies = stored_bodies(gw, ctx.prompt.as_deref(), &[]);
     gw.usage.record(event);
+}
+
+/// The bodies to store, when the request's key or team keeps them (`prompt` is then set).
+fn stored_bodies(gw: &Gateway, prompt: Option<&[u8]>, completion: &[u8]) -> Option<StoredBodies> {
+    prompt.map(|p| StoredBodies::capture(p, completion, gw.config.store_prompts_max_bytes))
 }
 
 fn millis(d: Duration) -> i64 {

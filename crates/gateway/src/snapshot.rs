@@ -281,10 +281,19 @@ impl Loader {
             .into_iter()
             .map(|h| ((h.scope, h.id), h))
             .collect();
+        // A key stores prompts when it or its team does: resolved here, once per load.
+        let prompt_teams: std::collections::HashSet<Uuid> = self
+            .store
+            .teams_storing_prompts()
+            .await?
+            .into_iter()
+            .map(|t| t.0)
+            .collect();
         let mut keys_by_id = HashMap::with_capacity(keys.len());
         let keys = keys
             .into_iter()
-            .map(|k| {
+            .map(|mut k| {
+                k.key.store_prompts |= k.key.team_id.is_some_and(|t| prompt_teams.contains(&t.0));
                 let key = Arc::new(k.key);
                 keys_by_id.insert(key.id.0, key.clone());
                 (k.key_hash, key)

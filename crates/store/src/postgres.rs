@@ -19,10 +19,10 @@ pub(crate) struct PgStore {
 impl PgStore {
     /// Connects to a `postgres:` or `postgresql:` URL, failing at once when the server is down.
     pub(crate) async fn connect(url: &str, opts: &ConnectOptions) -> Result<PgStore> {
-        // JIT off for Tollgate's sessions: every statement it makes is short (an index range, a
-        // rollup read of a few thousand rows), and compiling one costs 30-60 ms where the
-        // planner's estimate crosses `jit_above_cost`, more than the statement itself
-        // (bench/RESULTS.md, spend analytics at 10M rows).
+        // JIT off for Tollgate's sessions: its statements are short (an index range, a rollup
+        // read of thousands of rows) and gain nothing from compiling; where a plan's estimate
+        // crosses `jit_above_cost` the compiling alone took 30-60 ms (bench/RESULTS.md, spend
+        // analytics at 10M rows, runs 1 and 5).
         let options = PgConnectOptions::from_str(url)
             .map_err(|_| Error::Config("the Postgres URL is malformed".to_owned()))?
             .options([("jit", "off")]);

@@ -216,7 +216,7 @@ macro_rules! key_cols {
         "id, key_prefix, key_suffix, alias, team_id, user_id, allowed_models, \
          allowed_instances, max_budget, budget_duration, soft_budget, rpm_limit, tpm_limit, \
          max_parallel, expires_at, blocked, metadata, spend, version, created_at, updated_at, \
-         last_used_at"
+         last_used_at, store_prompts"
     };
 }
 pub(crate) use key_cols;
@@ -245,6 +245,7 @@ pub(crate) fn key(r: &impl DbRow) -> Result<VirtualKey> {
         created_at: r.ts("created_at")?,
         updated_at: r.ts("updated_at")?,
         last_used_at: r.opt_int("last_used_at")?.map(Timestamp),
+        store_prompts: r.flag("store_prompts")?,
     })
 }
 

@@ -86,6 +86,10 @@ pub struct SpendRecord {
     /// empty when none was tried. Absent in spool files written before it existed.
     #[serde(default)]
     pub tried: Vec<Uuid>,
+    /// The prompt and completion, for a key or team that stores them (`None` otherwise, and in
+    /// spool files written before it existed). Written only with a new row, never on replay.
+    #[serde(default)]
+    pub bodies: Option<tollgate_domain::analytics::StoredBodies>,
     /// The budget window (start, UTC ms; 0 for a lifetime budget) charged for the key, its
     /// team and its user, computed from each owner's budget period when the request ended.
     pub key_window: i64,
@@ -127,6 +131,7 @@ impl SpendRecord {
             error_kind: None,
             unpriced: false,
             tried: Vec::new(),
+            bodies: None,
             key_window: 0,
             team_window: 0,
             user_window: 0,

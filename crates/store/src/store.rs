@@ -129,6 +129,18 @@ pub trait Store: Send + Sync + 'static {
     -> Result<VirtualKey>;
     /// Deletes a key; its spend history stays.
     async fn delete_key(&self, id: KeyId) -> Result<()>;
+    /// Turns the storing of a key's prompts and completions on or off, bumping its `version`;
+    /// returns it as now stored.
+    async fn set_key_store_prompts(
+        &self,
+        id: KeyId,
+        on: bool,
+        now: Timestamp,
+    ) -> Result<VirtualKey>;
+    /// The same for every key of a team.
+    async fn set_team_store_prompts(&self, id: TeamId, on: bool, now: Timestamp) -> Result<()>;
+    /// The teams whose keys store prompts and completions.
+    async fn teams_storing_prompts(&self) -> Result<Vec<TeamId>>;
 
     // Routes.
     /// Creates a route and its deployments in one transaction (each deployment under this
@@ -176,8 +188,8 @@ pub trait Store: Send + Sync + 'static {
         updated_after: Timestamp,
         min_window_start: Timestamp,
     ) -> Result<Vec<WindowSpend>>;
-    /// Deletes at most `limit` spend log rows older than `before` (the rollups stay); returns
-    /// how many went.
+    /// Deletes at most `limit` spend log rows older than `before`, and at most `limit` stored
+    /// bodies (the rollups stay); returns how many rows of both went.
     async fn delete_spend_logs_before(&self, before: Timestamp, limit: u32) -> Result<u64>;
     /// Drops whole months of the spend log that end at or before `before` (Postgres keeps one
     /// partition per month; SQLite has none and drops nothing); returns the partitions' names.

@@ -250,6 +250,8 @@ pub struct NewKey {
     pub expires_at: Option<Timestamp>,
     /// JSON object text, kept verbatim.
     pub metadata: Option<String>,
+    /// Keep its requests' prompts and completions in the request log.
+    pub store_prompts: bool,
     /// Written as both `created_at` and `updated_at`.
     pub now: Timestamp,
 }
@@ -282,6 +284,7 @@ impl NewKey {
             max_parallel: None,
             expires_at: None,
             metadata: None,
+            store_prompts: false,
             now,
         }
     }

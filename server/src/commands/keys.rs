@@ -1,4 +1,4 @@
-//! `tollgate keys create|block`: virtual keys from the command line, so the gateway is usable
+//! `tollgate keys create|block|store-prompts` and `tollgate teams store-prompts`: virtual keys from the command line, so the gateway is usable
 //! before the portal's key pages exist. Every change bumps the configuration revision, which
 //! every gateway process hears through the change feed.
 
@@ -44,6 +44,17 @@ pub struct CreateArgs {
     /// Requests in flight at once.
     #[arg(long)]
     pub max_parallel: Option<i64>,
+    /// Keep its requests' prompts and completions in the request log (off by default; each
+    /// side cut at `spend.store_prompts_max_kib`).
+    #[arg(long)]
+    pub store_prompts: bool,
+}
+
+/// `on` or `off`, as `store-prompts` takes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
 }
 
 fn dollars(flag: &str, v: Option<&str>) -> anyhow::Result<Option<Micros>> {
@@ -103,6 +114,7 @@ pub async fn create(
             rpm_limit,
             tpm_limit,
             max_parallel,
+            store_prompts: args.store_prompts,
             ..NewKey::new(
                 KeyId::new(),
                 hash_secret(&secret),
@@ -115,6 +127,41 @@ pub async fn create(
         .context("cannot create the key")?;
     store.bump_config_revision().await?;
     Ok((key, secret))
+}
+
+/// Turns the storing of a key's prompts and completions on or off.
+pub async fn store_prompts(
+    store: &Arc<dyn Store>,
+    key_id: &str,
+    switch: Switch,
+) -> anyhow::Result<VirtualKey> {
+    let id = parse_key_id(key_id)?;
+    let key = store
+        .set_key_store_prompts(id, switch == Switch::On, Timestamp::now())
+        .await
+        .with_context(|| format!("no key {id}"))?;
+    store.bump_config_revision().await?;
+    Ok(key)
+}
+
+/// The same for every key of a team (by id or name); returns the team's id.
+pub async fn team_store_prompts(
+    store: &Arc<dyn Store>,
+    team: &str,
+    switch: Switch,
+) -> anyhow::Result<TeamId> {
+    let id = find_team(store.as_ref(), team).await?;
+    store
+        .set_team_store_prompts(id, switch == Switch::On, Timestamp::now())
+        .await?;
+    store.bump_config_revision().await?;
+    Ok(id)
+}
+
+fn parse_key_id(key_id: &str) -> anyhow::Result<KeyId> {
+    key_id
+        .parse()
+        .with_context(|| format!("{key_id:?} is not a key id (a UUID)"))
 }
 
 /// A team by id or by exact name.
@@ -141,9 +188,7 @@ async fn find_team(store: &dyn Store, team: &str) -> anyhow::Result<TeamId> {
 
 /// Blocks a key by id; the gateways refuse it within a second.
 pub async fn block(store: &Arc<dyn Store>, key_id: &str) -> anyhow::Result<VirtualKey> {
-    let id: KeyId = key_id
-        .parse()
-        .with_context(|| format!("{key_id:?} is not a key id (a UUID)"))?;
+    let id = parse_key_id(key_id)?;
     let key = store
         .set_key_blocked(id, true, Timestamp::now())
         .await

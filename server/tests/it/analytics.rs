@@ -271,7 +271,8 @@ async fn members_read_their_own_team_only() {
         .await
         .unwrap();
     let db = s.server.sqlite_url();
-    let my_key = create_key(&db, &["--team", &mine.to_string()]);
+    // Their team's key stores prompts; it is the team's, not the member's own.
+    let my_key = create_key(&db, &["--team", &mine.to_string(), "--store-prompts"]);
     let their_key = create_key(&db, &["--team", &theirs.to_string()]);
     wait_for_key(&s.server.base, &my_key).await;
     wait_for_key(&s.server.base, &their_key).await;
@@ -352,10 +353,39 @@ async fn members_read_their_own_team_only() {
         StatusCode::NOT_FOUND
     );
     let own_id = entries[0]["request_id"].as_str().unwrap();
-    assert_eq!(
-        as_member(format!("{base}/api/v1/logs/{own_id}"))
-            .await
-            .status(),
-        StatusCode::OK
+    let own = as_member(format!("{base}/api/v1/logs/{own_id}")).await;
+    assert_eq!(own.status(), StatusCode::OK);
+    // A member reads the team's spend, not the conversations of a key that is not theirs.
+    let own: Value = own.json().await.unwrap();
+    assert_eq!(own["data"]["bodies"], Value::Null, "{own:#}");
+    assert_eq!(own["data"]["bodies_withheld"], true);
+    assert!(
+        entries.iter().all(|e| e["bodies"].is_null()),
+        "pages carry no bodies"
     );
+    let as_admin: Value = get(&s.server, &format!("/api/v1/logs/{own_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let prompt = as_admin["data"]["bodies"]["prompt"].as_str().unwrap();
+    assert!(prompt.contains("\"ping\""), "{as_admin:#}");
+    assert!(
+        as_admin["data"]["bodies"]["completion"]
+            .as_str()
+            .unwrap()
+            .contains("chat.completion")
+    );
+    assert_eq!(as_admin["data"]["bodies_withheld"], false);
+    let their_detail: Value = get(&s.server, &format!("/api/v1/logs/{other_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        their_detail["data"]["bodies"],
+        Value::Null,
+        "off by default"
+    );
+    assert_eq!(their_detail["data"]["bodies_withheld"], false);
 }

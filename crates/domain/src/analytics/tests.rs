@@ -316,3 +316,31 @@ fn query_string_values_parse_or_name_their_field() {
         assert!(e.to_string().starts_with(&format!("{field}: ")), "{e}");
     }
 }
+
+#[test]
+fn stored_bodies_are_cut_on_a_character_boundary_and_hold_no_nul() {
+    let whole = StoredBodies::capture(b"{\"a\":1}", b"ok", 64);
+    assert_eq!(
+        whole,
+        StoredBodies {
+            prompt: "{\"a\":1}".to_owned(),
+            completion: "ok".to_owned(),
+            truncated: false,
+        }
+    );
+    // "é" is two bytes: a cap of 3 cannot end inside it.
+    let cut = StoredBodies::capture("aéé".as_bytes(), b"", 4);
+    assert_eq!((cut.prompt.as_str(), cut.truncated), ("aé", true));
+    let cut = StoredBodies::capture("aéé".as_bytes(), b"", 2);
+    assert_eq!((cut.prompt.as_str(), cut.truncated), ("a", true));
+    // Invalid UTF-8 and NUL become U+FFFD (3 bytes each), and the cap still holds.
+    let odd = StoredBodies::capture(b"x\0y\xff", b"", 64);
+    assert_eq!(odd.prompt, "x\u{FFFD}y\u{FFFD}");
+    assert!(!odd.truncated);
+    let tight = StoredBodies::capture(b"\0\0\0", b"", 4);
+    assert_eq!((tight.prompt.as_str(), tight.truncated), ("\u{FFFD}", true));
+    assert!(tight.prompt.len() <= 4);
+    // The completion alone being long marks the pair as cut.
+    let long = StoredBodies::capture(b"p", &[b'c'; 10], 8);
+    assert_eq!((long.completion.len(), long.truncated), (8, true));
+}

@@ -10,6 +10,7 @@ mod errors;
 mod failover;
 mod limits;
 mod passthrough;
+mod prompts;
 mod routing;
 mod strategies;
 mod streaming;

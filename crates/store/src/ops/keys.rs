@@ -12,8 +12,9 @@ macro_rules! key_ops {
                 "INSERT INTO virtual_keys (id, key_hash, key_prefix, key_suffix, alias, team_id, \
                  user_id, allowed_models, allowed_instances, max_budget, budget_duration, \
                  soft_budget, rpm_limit, tpm_limit, max_parallel, expires_at, blocked, metadata, \
-                 spend, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
-                 $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 0, 0, $19, $19) RETURNING ",
+                 spend, version, created_at, updated_at, store_prompts) VALUES ($1, $2, $3, $4, \
+                 $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 0, 0, $19, $19, \
+                 $20) RETURNING ",
                 $crate::rows::key_cols!()
             ))
             .bind(id_arg(k.id.0))
@@ -35,6 +36,7 @@ macro_rules! key_ops {
             .bind(false)
             .bind(k.metadata.as_deref())
             .bind(k.now.0)
+            .bind(k.store_prompts)
             .fetch_one(pool)
             .await
             .map_err($crate::Error::unique(&[(
@@ -111,6 +113,57 @@ macro_rules! key_ops {
             .await
             .map_err($crate::Error::db)?;
             $crate::rows::key(&row.ok_or($crate::Error::NotFound)?)
+        }
+
+        pub(crate) async fn set_key_store_prompts(
+            pool: &sqlx::Pool<Db>,
+            id: tollgate_domain::KeyId,
+            on: bool,
+            now: tollgate_domain::Timestamp,
+        ) -> $crate::Result<tollgate_domain::model::VirtualKey> {
+            let row = sqlx::query(concat!(
+                "UPDATE virtual_keys SET store_prompts = $2, updated_at = $3, \
+                 version = version + 1 WHERE id = $1 RETURNING ",
+                $crate::rows::key_cols!()
+            ))
+            .bind(id_arg(id.0))
+            .bind(on)
+            .bind(now.0)
+            .fetch_optional(pool)
+            .await
+            .map_err($crate::Error::db)?;
+            $crate::rows::key(&row.ok_or($crate::Error::NotFound)?)
+        }
+
+        pub(crate) async fn set_team_store_prompts(
+            pool: &sqlx::Pool<Db>,
+            id: tollgate_domain::TeamId,
+            on: bool,
+            now: tollgate_domain::Timestamp,
+        ) -> $crate::Result<()> {
+            let done = sqlx::query(
+                "UPDATE teams SET store_prompts = $2, updated_at = $3 WHERE id = $1",
+            )
+            .bind(id_arg(id.0))
+            .bind(on)
+            .bind(now.0)
+            .execute(pool)
+            .await
+            .map_err($crate::Error::db)?;
+            $crate::ops::one_row(done.rows_affected())
+        }
+
+        pub(crate) async fn teams_storing_prompts(
+            pool: &sqlx::Pool<Db>,
+        ) -> $crate::Result<Vec<tollgate_domain::TeamId>> {
+            use $crate::rows::DbRow as _;
+            sqlx::query("SELECT id FROM teams WHERE store_prompts ORDER BY id")
+                .fetch_all(pool)
+                .await
+                .map_err($crate::Error::db)?
+                .iter()
+                .map(|r| Ok(tollgate_domain::TeamId(r.uuid("id")?)))
+                .collect()
         }
 
         pub(crate) async fn delete_key(

@@ -49,6 +49,8 @@ pub(crate) fn log_entry(r: &impl DbRow) -> Result<LogEntry> {
         error_kind: r.opt_text("error_kind")?,
         unpriced: r.flag("unpriced")?,
         tried: tried_ids(&r.text("tried")?)?,
+        bodies: None,
+        bodies_withheld: false,
     })
 }
 
@@ -158,7 +160,23 @@ macro_rules! log_ops {
             .fetch_optional(pool)
             .await
             .map_err($crate::Error::db)?;
-            $crate::ops::logs::log_entry(&row.ok_or($crate::Error::NotFound)?)
+            let mut entry = $crate::ops::logs::log_entry(&row.ok_or($crate::Error::NotFound)?)?;
+            use $crate::rows::DbRow as _;
+            let bodies = sqlx::query(
+                "SELECT prompt, completion, truncated FROM spend_log_bodies WHERE request_id = $1",
+            )
+            .bind(request_id)
+            .fetch_optional(pool)
+            .await
+            .map_err($crate::Error::db)?;
+            if let Some(b) = bodies {
+                entry.bodies = Some(tollgate_domain::analytics::StoredBodies {
+                    prompt: b.text("prompt")?,
+                    completion: b.text("completion")?,
+                    truncated: b.flag("truncated")?,
+                });
+            }
+            Ok(entry)
         }
     };
 }

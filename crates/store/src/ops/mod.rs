@@ -330,6 +330,25 @@ macro_rules! impl_store {
             async fn delete_key(&self, id: tollgate_domain::KeyId) -> $crate::Result<()> {
                 $ops::delete_key(&self.pool, id).await
             }
+            async fn set_key_store_prompts(
+                &self,
+                id: tollgate_domain::KeyId,
+                on: bool,
+                now: tollgate_domain::Timestamp,
+            ) -> $crate::Result<tollgate_domain::model::VirtualKey> {
+                $ops::set_key_store_prompts(&self.pool, id, on, now).await
+            }
+            async fn set_team_store_prompts(
+                &self,
+                id: tollgate_domain::TeamId,
+                on: bool,
+                now: tollgate_domain::Timestamp,
+            ) -> $crate::Result<()> {
+                $ops::set_team_store_prompts(&self.pool, id, on, now).await
+            }
+            async fn teams_storing_prompts(&self) -> $crate::Result<Vec<tollgate_domain::TeamId>> {
+                $ops::teams_storing_prompts(&self.pool).await
+            }
 
             async fn create_route(
                 &self,

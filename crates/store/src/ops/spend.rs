@@ -140,10 +140,32 @@ macro_rules! spend_ops {
             let inserted = fresh.len() as u64;
             // Only rows written now count: a replayed or repeated request id adds nothing.
             let mut agg = Aggregate::default();
+            let mut bodies = Vec::new();
             for r in batch {
                 if fresh.remove(&r.request_id) {
                     agg.add(r);
+                    if let Some(b) = &r.bodies {
+                        bodies.push((r, b));
+                    }
                 }
+            }
+            // Few rows, each up to twice the configured cap: small statements.
+            for chunk in bodies.chunks(50) {
+                let mut q = sqlx::QueryBuilder::<Db>::new(
+                    "INSERT INTO spend_log_bodies (request_id, ts, prompt, completion, truncated) ",
+                );
+                q.push_values(chunk, |mut b, (r, body)| {
+                    b.push_bind(r.request_id.clone())
+                        .push_bind(r.ts.0)
+                        .push_bind(body.prompt.clone())
+                        .push_bind(body.completion.clone())
+                        .push_bind(body.truncated);
+                });
+                q.push(" ON CONFLICT (request_id) DO NOTHING");
+                q.build()
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::Error::db)?;
             }
             // One statement per table: `UPDATE ... FROM (VALUES ...)` (both backends name the
             // VALUES columns column1, column2 ...), in id order.
@@ -289,17 +311,23 @@ macro_rules! spend_ops {
             before: tollgate_domain::Timestamp,
             limit: u32,
         ) -> $crate::Result<u64> {
-            // A bounded batch: retention never holds a long lock on a busy table.
-            let done = sqlx::query(
+            // A bounded batch of each table: retention never holds a long lock on a busy table.
+            let mut deleted = 0;
+            for statement in [
                 "DELETE FROM spend_logs WHERE request_id IN \
                  (SELECT request_id FROM spend_logs WHERE ts < $1 LIMIT $2)",
-            )
-            .bind(before.0)
-            .bind(i64::from(limit))
-            .execute(pool)
-            .await
-            .map_err($crate::Error::db)?;
-            Ok(done.rows_affected())
+                "DELETE FROM spend_log_bodies WHERE request_id IN \
+                 (SELECT request_id FROM spend_log_bodies WHERE ts < $1 LIMIT $2)",
+            ] {
+                let done = sqlx::query(statement)
+                .bind(before.0)
+                .bind(i64::from(limit))
+                .execute(pool)
+                .await
+                .map_err($crate::Error::db)?;
+                deleted += done.rows_affected();
+            }
+            Ok(deleted)
         }
 
         pub(crate) async fn pod_traffic(

@@ -42,6 +42,7 @@ fn record(n: u64, key: Option<KeyId>, team: Option<TeamId>, user: Option<UserId>
         error_kind: (n % 10 == 9).then(|| "upstream_5xx".to_owned()),
         unpriced: false,
         tried: Vec::new(),
+        bodies: None,
         key_window: 0,
         team_window: T0.start_of_day().0,
         user_window: 0,
@@ -292,6 +293,85 @@ async fn retention_drops_whole_months(store: Arc<dyn Store>) {
     assert_eq!(store.get_spend_log("req-3").await.unwrap().ts, days[3]);
 }
 
+/// Prompt storage is off until a key or team turns it on; bodies are written with their row
+/// only (a replay changes nothing), read by the detail only, kept verbatim however hostile, and
+/// removed by retention with the log.
+async fn prompt_bodies_are_opt_in_and_kept_with_their_row(store: Arc<dyn Store>) {
+    use tollgate_domain::analytics::{LogQuery, StoredBodies};
+    let (key, team, _) = owners(store.as_ref()).await;
+    let before = store.get_key(key).await.unwrap();
+    assert!(!before.store_prompts, "off by default");
+    let on = store
+        .set_key_store_prompts(key, true, T0.plus_millis(1))
+        .await
+        .unwrap();
+    assert!(on.store_prompts);
+    assert_eq!(on.version, before.version + 1);
+    let cached = store.list_active_keys().await.unwrap();
+    assert!(
+        cached
+            .iter()
+            .any(|k| k.key.id == key && k.key.store_prompts)
+    );
+    assert!(matches!(
+        store.set_key_store_prompts(KeyId::new(), true, T0).await,
+        Err(Error::NotFound)
+    ));
+
+    assert!(store.teams_storing_prompts().await.unwrap().is_empty());
+    store.set_team_store_prompts(team, true, T0).await.unwrap();
+    assert_eq!(store.teams_storing_prompts().await.unwrap(), [team]);
+    store.set_team_store_prompts(team, false, T0).await.unwrap();
+    assert!(store.teams_storing_prompts().await.unwrap().is_empty());
+    assert!(matches!(
+        store.set_team_store_prompts(TeamId::new(), true, T0).await,
+        Err(Error::NotFound)
+    ));
+
+    let hostile = StoredBodies {
+        prompt: "{\"messages\":[{\"content\":\"<script>alert(1)</script>'; DROP TABLE spend_logs; --\"}]}"
+            .to_owned(),
+        completion: "data: {\"x\":\"\u{202e}evil\u{FFFD}\"}\n\n".to_owned(),
+        truncated: true,
+    };
+    let mut with = record(1, Some(key), None, None);
+    with.bodies = Some(hostile.clone());
+    let without = record(2, Some(key), None, None);
+    store
+        .record_spend(&[with.clone(), without.clone()], T0)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_spend_log("req-1").await.unwrap().bodies,
+        Some(hostile.clone())
+    );
+    assert_eq!(store.get_spend_log("req-2").await.unwrap().bodies, None);
+    // A replay with other bodies neither adds nor replaces.
+    let mut replay = with.clone();
+    replay.bodies = Some(StoredBodies {
+        prompt: "other".to_owned(),
+        completion: String::new(),
+        truncated: false,
+    });
+    assert_eq!(store.record_spend(&[replay], T0).await.unwrap().inserted, 0);
+    assert_eq!(
+        store.get_spend_log("req-1").await.unwrap().bodies,
+        Some(hostile)
+    );
+    // Pages of the log never carry them.
+    let page = store.list_spend_logs(&LogQuery::default()).await.unwrap();
+    assert_eq!(page.entries.len(), 2);
+    assert!(page.entries.iter().all(|e| e.bodies.is_none()));
+    // Retention takes them with their rows.
+    let cutoff = without.ts;
+    while store.delete_spend_logs_before(cutoff, 10).await.unwrap() > 0 {}
+    assert!(matches!(
+        store.get_spend_log("req-1").await,
+        Err(Error::NotFound)
+    ));
+    assert_eq!(store.get_spend_log("req-2").await.unwrap().bodies, None);
+}
+
 async fn traffic_per_pod_since(store: Arc<dyn Store>) {
     let mut batch: Vec<SpendRecord> = (0..9).map(|n| record(n, None, None, None)).collect();
     batch[4].pod = "pod-b".to_owned();
@@ -498,6 +578,7 @@ both!(
     rollup_groups_by_day_model_and_instance,
     retention_deletes_old_logs_only,
     retention_drops_whole_months,
+    prompt_bodies_are_opt_in_and_kept_with_their_row,
     traffic_per_pod_since,
     limits_of_teams_users_and_keys,
     price_overrides,
