@@ -59,8 +59,12 @@ log "migrated ($(psql "$URL" -qAtX -c "SELECT count(*) FROM _sqlx_migrations" 2>
 
 # The one-dimension rollups are filled from the full ones by the migration's own statements.
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-sed -n '/^-- fill:begin/,/^-- fill:end/p' "$HERE/../migrations/postgres/0005_rollup_dims.sql" >"$WORK/dims.sql"
+# The rows go in in bucket order, as the writer adds them over time (the statements' GROUP BY
+# alone would scatter each day's rows over the whole table).
+sed -n '/^-- fill:begin/,/^-- fill:end/p' "$HERE/../migrations/postgres/0005_rollup_dims.sql" |
+  sed -E 's/^(GROUP BY (day|hour)[^;]*);$/\1 ORDER BY \2;/' >"$WORK/dims.sql"
 grep -q 'INSERT INTO spend_daily_dims' "$WORK/dims.sql" || { echo "no fill statements in 0005_rollup_dims.sql" >&2; exit 1; }
+[[ "$(grep -c 'ORDER BY' "$WORK/dims.sql")" == 14 ]] || { echo "expected 14 fill statements to order" >&2; exit 1; }
 
 # One psql session: the seed, the temp tables and the session settings hold throughout.
 psql "$URL" -qX -v ON_ERROR_STOP=1 -v rows="$ROWS" -v now_ms="$NOW_MS" -v dims_sql="$WORK/dims.sql" <<'SQL'
