@@ -68,28 +68,9 @@ DROP INDEX spend_logs_team_id_ts_idx;
 DROP INDEX spend_logs_ts_request_id_idx;
 DROP INDEX spend_logs_errors_ts_idx;
 
+-- The same columns, defaults and NOT NULLs (0001, 0004); the key gains `ts`.
 CREATE TABLE spend_logs (
-    request_id        text NOT NULL,
-    ts                bigint NOT NULL,
-    key_id            uuid,
-    team_id           uuid,
-    user_id           uuid,
-    instance          text NOT NULL,
-    pod               text NOT NULL,
-    route_model       text NOT NULL,
-    upstream_model    text,
-    provider          text,
-    deployment_id     uuid,
-    prompt_tokens     bigint NOT NULL DEFAULT 0,
-    completion_tokens bigint NOT NULL DEFAULT 0,
-    cached_tokens     bigint NOT NULL DEFAULT 0,
-    cost              bigint NOT NULL DEFAULT 0,
-    latency_ms        bigint,
-    ttft_ms           bigint,
-    status            integer NOT NULL,
-    error_kind        text,
-    unpriced          boolean NOT NULL DEFAULT false,
-    tried             text NOT NULL DEFAULT '',
+    LIKE spend_logs_unpartitioned INCLUDING DEFAULTS,
     CONSTRAINT spend_logs_pkey PRIMARY KEY (request_id, ts)
 ) PARTITION BY RANGE (ts);
 

@@ -242,6 +242,24 @@ pub fn hi(model: &str) -> Value {
     serde_json::json!({"model": model, "messages": [{"role": "user", "content": "hi"}]})
 }
 
+/// A new team without budget or limits, under a unique name.
+pub async fn team(store: &dyn Store) -> tollgate_domain::TeamId {
+    let id = tollgate_domain::TeamId::new();
+    store
+        .create_team(&tollgate_store::NewTeam {
+            id,
+            name: format!("team-{id}"),
+            max_budget: None,
+            budget_duration: None,
+            rpm_limit: None,
+            tpm_limit: None,
+            now: Timestamp::now(),
+        })
+        .await
+        .unwrap()
+        .id
+}
+
 /// A new key secret and the row that stores it, without restrictions.
 pub fn new_key() -> (String, NewKey) {
     let secret = generate_key();

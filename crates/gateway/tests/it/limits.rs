@@ -14,7 +14,7 @@ use tollgate_domain::{Micros, TeamId, Timestamp, UserId};
 use tollgate_gateway::GatewayConfig;
 use tollgate_gateway::limits::{LimitsConfig, RedisDownPolicy};
 use tollgate_gateway::spend::{SpendConfig, SpendWriter};
-use tollgate_store::{ConnectOptions, Limits, NewTeam, NewUser, Scope, Store};
+use tollgate_store::{ConnectOptions, Limits, NewUser, Scope, Store};
 
 /// Stub usage is 11 prompt + 7 completion tokens; at $1 / $2 per million that is 11 + 14 = 25
 /// micro-dollars a request.
@@ -76,18 +76,7 @@ async fn priced_route(h: &Harness, stub: &Stub) {
 }
 
 async fn team_and_user(store: &dyn Store) -> (TeamId, UserId) {
-    let team = store
-        .create_team(&NewTeam {
-            id: TeamId::new(),
-            name: format!("team-{}", TeamId::new()),
-            max_budget: None,
-            budget_duration: None,
-            rpm_limit: None,
-            tpm_limit: None,
-            now: Timestamp::now(),
-        })
-        .await
-        .unwrap();
+    let team = crate::harness::team(store).await;
     let user = store
         .create_user(&NewUser {
             id: UserId::new(),
@@ -100,7 +89,7 @@ async fn team_and_user(store: &dyn Store) -> (TeamId, UserId) {
         })
         .await
         .unwrap();
-    (team.id, user.id)
+    (team, user.id)
 }
 
 /// `n` chat requests, `concurrency` at a time; returns the status of each.

@@ -5,29 +5,16 @@
 use crate::harness::{Harness, hi, openai, read_stream, route, test_config};
 use crate::stub::Stub;
 use serde_json::json;
-use tollgate_domain::{TeamId, Timestamp};
-use tollgate_store::NewTeam;
+use tollgate_domain::Timestamp;
 
 #[tokio::test]
 async fn nothing_is_kept_unless_the_key_or_its_team_asks() {
     let h = Harness::start().await;
     let stub = Stub::start().await;
     h.add(route("gpt-4o").deploy(openai(&stub, "gpt-4o"))).await;
-    let team = h
-        .store
-        .create_team(&NewTeam {
-            id: TeamId::new(),
-            name: "prompts".into(),
-            max_budget: None,
-            budget_duration: None,
-            rpm_limit: None,
-            tpm_limit: None,
-            now: Timestamp::now(),
-        })
-        .await
-        .unwrap();
+    let team = crate::harness::team(h.store.as_ref()).await;
     let plain = h.key().await;
-    let in_team = h.key_with(|k| k.team_id = Some(team.id)).await;
+    let in_team = h.key_with(|k| k.team_id = Some(team)).await;
     let (status, _) = h.ask(&plain.secret, "gpt-4o").await;
     assert_eq!(status, 200);
     let (status, _) = h.ask(&in_team.secret, "gpt-4o").await;
@@ -36,7 +23,7 @@ async fn nothing_is_kept_unless_the_key_or_its_team_asks() {
 
     // The team turns it on: its key stores, the other key still does not.
     h.store
-        .set_team_store_prompts(team.id, true, Timestamp::now())
+        .set_team_store_prompts(team, true, Timestamp::now())
         .await
         .unwrap();
     h.apply().await;
@@ -59,7 +46,7 @@ async fn nothing_is_kept_unless_the_key_or_its_team_asks() {
 
     // And off again.
     h.store
-        .set_team_store_prompts(team.id, false, Timestamp::now())
+        .set_team_store_prompts(team, false, Timestamp::now())
         .await
         .unwrap();
     h.apply().await;

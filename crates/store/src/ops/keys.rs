@@ -95,24 +95,37 @@ macro_rules! key_ops {
             )
         }
 
+        /// Sets one of a key's flags with `sql` (`$1` the id, `$2` the value, `$3` the time),
+        /// bumping its `version`; returns the key as now stored.
+        async fn set_key_flag(
+            pool: &sqlx::Pool<Db>,
+            sql: &'static str,
+            id: tollgate_domain::KeyId,
+            on: bool,
+            now: tollgate_domain::Timestamp,
+        ) -> $crate::Result<tollgate_domain::model::VirtualKey> {
+            let row = sqlx::query(sql)
+                .bind(id_arg(id.0))
+                .bind(on)
+                .bind(now.0)
+                .fetch_optional(pool)
+                .await
+                .map_err($crate::Error::db)?;
+            $crate::rows::key(&row.ok_or($crate::Error::NotFound)?)
+        }
+
         pub(crate) async fn set_key_blocked(
             pool: &sqlx::Pool<Db>,
             id: tollgate_domain::KeyId,
             blocked: bool,
             now: tollgate_domain::Timestamp,
         ) -> $crate::Result<tollgate_domain::model::VirtualKey> {
-            let row = sqlx::query(concat!(
+            const SQL: &str = concat!(
                 "UPDATE virtual_keys SET blocked = $2, updated_at = $3, version = version + 1 \
                  WHERE id = $1 RETURNING ",
                 $crate::rows::key_cols!()
-            ))
-            .bind(id_arg(id.0))
-            .bind(blocked)
-            .bind(now.0)
-            .fetch_optional(pool)
-            .await
-            .map_err($crate::Error::db)?;
-            $crate::rows::key(&row.ok_or($crate::Error::NotFound)?)
+            );
+            set_key_flag(pool, SQL, id, blocked, now).await
         }
 
         pub(crate) async fn set_key_store_prompts(
@@ -121,18 +134,12 @@ macro_rules! key_ops {
             on: bool,
             now: tollgate_domain::Timestamp,
         ) -> $crate::Result<tollgate_domain::model::VirtualKey> {
-            let row = sqlx::query(concat!(
+            const SQL: &str = concat!(
                 "UPDATE virtual_keys SET store_prompts = $2, updated_at = $3, \
                  version = version + 1 WHERE id = $1 RETURNING ",
                 $crate::rows::key_cols!()
-            ))
-            .bind(id_arg(id.0))
-            .bind(on)
-            .bind(now.0)
-            .fetch_optional(pool)
-            .await
-            .map_err($crate::Error::db)?;
-            $crate::rows::key(&row.ok_or($crate::Error::NotFound)?)
+            );
+            set_key_flag(pool, SQL, id, on, now).await
         }
 
         pub(crate) async fn set_team_store_prompts(
