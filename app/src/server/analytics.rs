@@ -125,9 +125,11 @@ pub async fn dashboard(
             filters: filters.clone(),
         })
         .collect();
-    // Independent reads: concurrently, each on its own pooled connection.
+    // Independent reads: concurrently, each on its own pooled connection. The tops need only
+    // each group's total over the month: one row per group, not one per day and group.
     let top_reads = futures_util::future::try_join_all(
-        tops.iter().map(|q| store.spend_rollup(Rollup::Daily, q)),
+        tops.iter()
+            .map(|q| store.spend_group_totals(Rollup::Daily, q)),
     );
     let (rows, top_rows, near_limit) = tokio::try_join!(
         async { Ok::<_, AppError>(store.spend_rollup(Rollup::Daily, &days).await?) },

@@ -213,6 +213,15 @@ pub trait Store: Send + Sync + 'static {
     /// deployment's `<provider>/<upstream_model>`; `None` when the object is gone, and for the
     /// other groupings.
     async fn spend_rollup(&self, rollup: Rollup, query: &SpendQuery) -> Result<Vec<RollupRow>>;
+    /// The same rows as [`Store::spend_rollup`] summed over the whole range: one row per value
+    /// of `query.group_by` (one row when not grouped, none when nothing matched), each with
+    /// `bucket` = `rollup.bucket_start(query.from)`, ordered by group. For totals per group
+    /// (the dashboard's top five) without a row per bucket to fetch and fold.
+    async fn spend_group_totals(
+        &self,
+        rollup: Rollup,
+        query: &SpendQuery,
+    ) -> Result<Vec<RollupRow>>;
     /// One page of the request log, newest first (`(ts, request_id)` descending), filtered;
     /// `next` is set when more rows may follow. `query.after` continues strictly after (older
     /// than) that row: keyset pagination, as cheap on the last page as on the first. The model

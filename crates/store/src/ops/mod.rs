@@ -443,6 +443,13 @@ macro_rules! impl_store {
             ) -> $crate::Result<Vec<tollgate_domain::analytics::RollupRow>> {
                 $ops::spend_rollup(&self.pool, rollup, query).await
             }
+            async fn spend_group_totals(
+                &self,
+                rollup: tollgate_domain::analytics::Rollup,
+                query: &tollgate_domain::analytics::SpendQuery,
+            ) -> $crate::Result<Vec<tollgate_domain::analytics::RollupRow>> {
+                $ops::spend_group_totals(&self.pool, rollup, query).await
+            }
             async fn list_spend_logs(
                 &self,
                 query: &tollgate_domain::analytics::LogQuery,

@@ -371,6 +371,25 @@ macro_rules! rollup_ops {
             rollup: tollgate_domain::analytics::Rollup,
             query: &tollgate_domain::analytics::SpendQuery,
         ) -> $crate::Result<Vec<tollgate_domain::analytics::RollupRow>> {
+            read_rollup(pool, rollup, query, true).await
+        }
+
+        pub(crate) async fn spend_group_totals(
+            pool: &sqlx::Pool<Db>,
+            rollup: tollgate_domain::analytics::Rollup,
+            query: &tollgate_domain::analytics::SpendQuery,
+        ) -> $crate::Result<Vec<tollgate_domain::analytics::RollupRow>> {
+            read_rollup(pool, rollup, query, false).await
+        }
+
+        /// The rollup read: per bucket and group, or (`by_bucket` false) per group over the
+        /// whole range, reported at the range's first bucket.
+        async fn read_rollup(
+            pool: &sqlx::Pool<Db>,
+            rollup: tollgate_domain::analytics::Rollup,
+            query: &tollgate_domain::analytics::SpendQuery,
+            by_bucket: bool,
+        ) -> $crate::Result<Vec<tollgate_domain::analytics::RollupRow>> {
             use $crate::ops::rollups::{
                 METRIC_COLS, dims_for, dims_table_of, group_column, label_source, rollup_row,
                 sort_rows, table_of,
@@ -400,8 +419,15 @@ macro_rules! rollup_ops {
                 .collect::<Vec<_>>()
                 .join(", ");
             let mut q = sqlx::QueryBuilder::<Db>::new(format!(
-                "SELECT r.bucket, CAST(r.g AS TEXT) AS grp, {labels}, {outer} FROM \
-                 (SELECT {bucket} AS bucket, {g} AS g, {sums} FROM {table} WHERE {bucket} >= ",
+                "SELECT r.bucket, CAST(r.g AS TEXT) AS grp, {labels}, {outer} FROM (SELECT "
+            ));
+            if by_bucket {
+                q.push(bucket);
+            } else {
+                q.push("CAST(").push_bind(from.0).push(" AS BIGINT)");
+            }
+            q.push(format!(
+                " AS bucket, {g} AS g, {sums} FROM {table} WHERE {bucket} >= ",
                 g = group.unwrap_or("''"),
             ));
             q.push_bind(from.0);
@@ -431,10 +457,13 @@ macro_rules! rollup_ops {
             if let Some(d) = f.deployment {
                 q.push(" AND deployment_id = ").push_bind(id_arg(d.0));
             }
-            q.push(format!(" GROUP BY {bucket}"));
-            if let Some(col) = group {
-                q.push(format!(", {col}"));
-            }
+            match (by_bucket, group) {
+                (true, None) => q.push(format!(" GROUP BY {bucket}")),
+                (true, Some(col)) => q.push(format!(" GROUP BY {bucket}, {col}")),
+                (false, Some(col)) => q.push(format!(" GROUP BY {col}")),
+                // One sum over the range: no row at all when nothing matched.
+                (false, None) => q.push(" HAVING COUNT(*) > 0"),
+            };
             q.push(format!(") AS r{join}"));
             let mut rows = q
                 .build()

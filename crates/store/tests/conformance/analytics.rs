@@ -263,6 +263,22 @@ async fn rollups_equal_the_records(store: Arc<dyn Store>) {
                     let rows = store.spend_rollup(rollup, &q).await.unwrap();
                     let want = expected(&records, rollup, &q);
                     assert_eq!(cells(&rows, rollup), want, "{rollup:?} {group_by:?} {f:?}");
+                    // The same, summed per group over the range.
+                    let mut want_totals: BTreeMap<Option<String>, SpendMetrics> = BTreeMap::new();
+                    for ((_, group), m) in &want {
+                        want_totals.entry(group.clone()).or_default().merge(m);
+                    }
+                    let totals = store.spend_group_totals(rollup, &q).await.unwrap();
+                    assert!(
+                        totals.windows(2).all(|p| p[0].group < p[1].group),
+                        "one row per group, in order"
+                    );
+                    assert!(totals.iter().all(|r| r.bucket == rollup.bucket_start(from)));
+                    let got: BTreeMap<_, _> = totals
+                        .iter()
+                        .map(|r| (r.group.clone(), r.metrics))
+                        .collect();
+                    assert_eq!(got, want_totals, "totals {rollup:?} {group_by:?} {f:?}");
                     non_empty += usize::from(!want.is_empty());
                     if group_by.is_none() {
                         assert!(rows.iter().all(|r| r.group.is_none() && r.label.is_none()));
