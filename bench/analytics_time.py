@@ -57,6 +57,13 @@ def main():
     def q(path, **params):
         return f"{path}?{urllib.parse.urlencode(params)}"
 
+    def page(frm, granularity, group_by):
+        """The spend page's own read: its server function, which charts 8 groups and "Other"."""
+        nothing = {k: None for k in
+                   ("key", "team", "user", "model", "provider", "instance", "deployment")}
+        return {"query": {"from": frm, "to": now, "granularity": granularity,
+                          "group_by": group_by, "filters": nothing}}
+
     now = int(time.time() * 1000)
     log = "/api/v1/logs"
     spend = "/api/v1/spend"
@@ -81,6 +88,10 @@ def main():
         ("spend 7 d by hour, grouped by key", "GET",
          q(spend, **{"from": now - 7 * DAY_MS, "to": now, "granularity": "hour",
                      "group_by": "key"}), None),
+        ("spend page (server fn), 30 d by day, grouped by model", "POST", "/rpc/get_spend",
+         page(now - 30 * DAY_MS, "day", "model")),
+        ("spend page (server fn), 7 d by hour, grouped by key", "POST", "/rpc/get_spend",
+         page(now - 7 * DAY_MS, "hour", "key")),
         ("spend 90 d by day, unfiltered", "GET",
          q(spend, **{"from": now - 90 * DAY_MS, "to": now, "granularity": "day"}), None),
         ("spend 30 d by day, one team, grouped by key", "GET",
@@ -102,6 +113,8 @@ def main():
             rows = f"{len(v['data'])} rows"
         elif path.startswith(spend):
             rows = f"{len(v['series'])} points, {len(v['groups'])} groups"
+        elif path == "/rpc/get_spend":
+            rows = f"{len(v['points'])} points (8 groups and Other), {len(v['groups'])} groups"
         else:
             rows = f"{len(v.get('daily', []))} days, top {sum(len(g[1]) for g in v.get('top', []))}"
         shape[name] = (len(payload), rows)
