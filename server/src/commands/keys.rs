@@ -1,6 +1,7 @@
-//! `tollgate keys create|block|store-prompts` and `tollgate teams store-prompts`: virtual keys from the command line, so the gateway is usable
-//! before the portal's key pages exist. Every change bumps the configuration revision, which
-//! every gateway process hears through the change feed.
+//! `tollgate keys create|block|store-prompts` and `tollgate teams store-prompts`: virtual keys
+//! from the command line, so the gateway is usable before the portal's key pages exist. Every
+//! change bumps the configuration revision, which every gateway process hears through the
+//! change feed.
 
 use anyhow::{Context as _, bail};
 use std::sync::Arc;

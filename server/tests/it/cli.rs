@@ -148,3 +148,60 @@ fn import_litellm_writes_routes_once_and_dry_run_writes_nothing() {
     assert_ne!(code, 0);
     assert!(out.contains("cannot read"), "{out}");
 }
+
+/// `store-prompts` refuses what it cannot act on, saying what, and changes nothing; on a real
+/// key it reports the new setting.
+#[test]
+fn store_prompts_switches_name_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/t.db", dir.path().display());
+    let env = [("TOLLGATE_DATABASE_URL", db.as_str())];
+    let (code, out) = run(&["migrate"], &env);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run(&["keys", "store-prompts", "not-a-uuid", "on"], &env);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("is not a key id"), "{out}");
+    let (code, out) = run(
+        &[
+            "keys",
+            "store-prompts",
+            "01a25122-d448-72ec-8046-6490ba12b93a",
+            "on",
+        ],
+        &env,
+    );
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        out.contains("no key 01a25122-d448-72ec-8046-6490ba12b93a"),
+        "{out}"
+    );
+    let (code, out) = run(
+        &[
+            "keys",
+            "store-prompts",
+            "01a25122-d448-72ec-8046-6490ba12b93a",
+            "maybe",
+        ],
+        &env,
+    );
+    assert_eq!(code, 2, "clap refuses the value: {out}");
+    assert!(out.contains("maybe"), "{out}");
+    let (code, out) = run(&["teams", "store-prompts", "No Such Team", "on"], &env);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("no team named \"No Such Team\""), "{out}");
+
+    let (code, out) = run(
+        &["keys", "create", "--alias", "cli", "--store-prompts"],
+        &env,
+    );
+    assert_eq!(code, 0, "{out}");
+    let id = out
+        .lines()
+        .find_map(|l| l.strip_prefix("id:"))
+        .map(str::trim)
+        .unwrap()
+        .to_owned();
+    let (code, out) = run(&["keys", "store-prompts", &id, "off"], &env);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("stores prompts: off"), "{out}");
+}
