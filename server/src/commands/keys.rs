@@ -1,10 +1,12 @@
 //! `tollgate keys create|block|store-prompts` and `tollgate teams store-prompts`: virtual keys
 //! from the command line, so the gateway is usable before the portal's key pages exist. Every
 //! change bumps the configuration revision, which every gateway process hears through the
-//! change feed.
+//! change feed, and is written to the audit log as made by the `command line`.
 
 use anyhow::{Context as _, bail};
+use serde_json::{Value, json};
 use std::sync::Arc;
+use tollgate_app::server::audit::{Change, record_as};
 use tollgate_domain::budget::BudgetPeriod;
 use tollgate_domain::keys::{display_parts, generate_key, hash_secret};
 use tollgate_domain::model::VirtualKey;
@@ -56,6 +58,30 @@ pub struct CreateArgs {
 pub enum Switch {
     On,
     Off,
+}
+
+/// Who the audit log says made a change from here.
+const CLI_ACTOR: &str = "command line";
+
+/// Writes one change made from the command line to the audit log (a key row holds no secret).
+async fn audit(
+    store: &dyn Store,
+    action: &str,
+    object_type: &str,
+    object_id: String,
+    before: Option<Value>,
+    after: Option<Value>,
+) -> anyhow::Result<()> {
+    let change = Change {
+        action,
+        object_type,
+        object_id: Some(object_id),
+        before,
+        after,
+    };
+    record_as(store, None, CLI_ACTOR, change)
+        .await
+        .map_err(|e| anyhow::anyhow!("the change was made but not written to the audit log: {e}"))
 }
 
 fn dollars(flag: &str, v: Option<&str>) -> anyhow::Result<Option<Micros>> {
@@ -127,6 +153,15 @@ pub async fn create(
         .await
         .context("cannot create the key")?;
     store.bump_config_revision().await?;
+    audit(
+        store.as_ref(),
+        "key.create",
+        "key",
+        key.id.to_string(),
+        None,
+        Some(json!(key)),
+    )
+    .await?;
     Ok((key, secret))
 }
 
@@ -137,11 +172,24 @@ pub async fn store_prompts(
     switch: Switch,
 ) -> anyhow::Result<VirtualKey> {
     let id = parse_key_id(key_id)?;
+    let before = store
+        .get_key(id)
+        .await
+        .with_context(|| format!("no key {id}"))?;
     let key = store
         .set_key_store_prompts(id, switch == Switch::On, Timestamp::now())
         .await
         .with_context(|| format!("no key {id}"))?;
     store.bump_config_revision().await?;
+    audit(
+        store.as_ref(),
+        "key.store_prompts",
+        "key",
+        id.to_string(),
+        Some(json!({ "store_prompts": before.store_prompts })),
+        Some(json!({ "store_prompts": key.store_prompts })),
+    )
+    .await?;
     Ok(key)
 }
 
@@ -152,10 +200,20 @@ pub async fn team_store_prompts(
     switch: Switch,
 ) -> anyhow::Result<TeamId> {
     let id = find_team(store.as_ref(), team).await?;
+    let on = switch == Switch::On;
     store
-        .set_team_store_prompts(id, switch == Switch::On, Timestamp::now())
+        .set_team_store_prompts(id, on, Timestamp::now())
         .await?;
     store.bump_config_revision().await?;
+    audit(
+        store.as_ref(),
+        "team.store_prompts",
+        "team",
+        id.to_string(),
+        None,
+        Some(json!({ "store_prompts": on })),
+    )
+    .await?;
     Ok(id)
 }
 
@@ -190,10 +248,23 @@ async fn find_team(store: &dyn Store, team: &str) -> anyhow::Result<TeamId> {
 /// Blocks a key by id; the gateways refuse it within a second.
 pub async fn block(store: &Arc<dyn Store>, key_id: &str) -> anyhow::Result<VirtualKey> {
     let id = parse_key_id(key_id)?;
+    let before = store
+        .get_key(id)
+        .await
+        .with_context(|| format!("no key {id}"))?;
     let key = store
         .set_key_blocked(id, true, Timestamp::now())
         .await
         .with_context(|| format!("no key {id}"))?;
     store.bump_config_revision().await?;
+    audit(
+        store.as_ref(),
+        "key.block",
+        "key",
+        id.to_string(),
+        Some(json!({ "blocked": before.blocked })),
+        Some(json!({ "blocked": key.blocked })),
+    )
+    .await?;
     Ok(key)
 }

@@ -195,13 +195,61 @@ fn store_prompts_switches_name_what_is_wrong() {
         &env,
     );
     assert_eq!(code, 0, "{out}");
-    let id = out
-        .lines()
-        .find_map(|l| l.strip_prefix("id:"))
-        .map(str::trim)
-        .unwrap()
-        .to_owned();
+    let field = |name: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(str::trim)
+            .unwrap()
+            .to_owned()
+    };
+    let (id, secret) = (field("id:"), field("key:"));
     let (code, out) = run(&["keys", "store-prompts", &id, "off"], &env);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("stores prompts: off"), "{out}");
+
+    // The two changes are in the audit log, by the command line; the refusals wrote nothing.
+    let entries = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = tollgate_store::connect(&db, &tollgate_store::ConnectOptions::default())
+            .await
+            .unwrap();
+        store
+            .list_audit(&tollgate_store::AuditQuery {
+                limit: 50,
+                ..tollgate_store::AuditQuery::default()
+            })
+            .await
+            .unwrap()
+    });
+    let seen: Vec<(&str, &str, Option<&str>)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e.action.as_str(),
+                e.actor_label.as_str(),
+                e.object_id.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("key.store_prompts", "command line", Some(id.as_str())),
+            ("key.create", "command line", Some(id.as_str())),
+        ],
+        "newest first"
+    );
+    assert_eq!(
+        entries[0].before.as_deref(),
+        Some(r#"{"store_prompts":true}"#)
+    );
+    assert_eq!(
+        entries[0].after.as_deref(),
+        Some(r#"{"store_prompts":false}"#)
+    );
+    let created = entries[1].after.as_deref().unwrap();
+    assert!(created.contains(r#""alias":"cli""#), "{created}");
+    assert!(
+        !created.contains(&secret),
+        "the secret is never in the audit log"
+    );
 }
