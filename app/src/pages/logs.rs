@@ -97,7 +97,7 @@ pub fn LogsPage() -> impl IntoView {
         |p| async move { get_request_log(p.to_query(now())?).await },
     );
     view! {
-        <PageHeader title="Logs" description="Every request the gateway served, newest first. Prompts and completions are not stored."/>
+        <PageHeader title="Logs" description="Every request the gateway served, newest first. Prompts and completions are kept only for keys and teams that store them (off by default); the detail view shows them."/>
         <Suspense fallback=|| view! { <p class="text-sm text-zinc-500">"Loading…"</p> }>
             {move || options.get().map(|o| match o {
                 Ok(o) => view! { <LogForm params=params.get() options=o/> }.into_any(),
