@@ -99,8 +99,10 @@ impl Accounting {
         clippy::too_many_arguments,
         reason = "two callers, each passing what it measured; a struct would only rename them"
     )]
+    /// Accounts the request once; what it moves out (the deployments tried, the prompt) is
+    /// not needed after.
     fn emit(
-        &self,
+        &mut self,
         status: u16,
         outcome: Outcome,
         error_kind: Option<&'static str>,
@@ -157,8 +159,8 @@ impl Accounting {
         r.ttft_ms = ttft.map(millis);
         r.cost = cost;
         r.unpriced = unpriced;
-        r.tried.clone_from(&self.tried);
-        r.bodies = stored_bodies(&self.gw, self.prompt.as_deref(), completion);
+        r.tried = std::mem::take(&mut self.tried);
+        r.bodies = stored_bodies(&self.gw, self.prompt.take().as_deref(), completion);
         if unpriced {
             self.gw.metrics.unpriced(&self.route_name);
         }
@@ -168,7 +170,7 @@ impl Accounting {
 
     /// A whole (non-streamed) answer: accounted now.
     pub(crate) fn finish_plain(
-        self,
+        mut self,
         status: StatusCode,
         body: Bytes,
         outcome: Outcome,

@@ -171,23 +171,59 @@ pub async fn store_prompts(
     key_id: &str,
     switch: Switch,
 ) -> anyhow::Result<VirtualKey> {
+    switch_key(store, key_id, KeyFlag::StorePrompts, switch == Switch::On).await
+}
+
+/// A key's on/off settings the command line changes.
+#[derive(Clone, Copy)]
+enum KeyFlag {
+    Blocked,
+    StorePrompts,
+}
+
+impl KeyFlag {
+    /// Its column, as the audit log names it.
+    fn name(self) -> &'static str {
+        match self {
+            KeyFlag::Blocked => "blocked",
+            KeyFlag::StorePrompts => "store_prompts",
+        }
+    }
+
+    fn of(self, key: &VirtualKey) -> bool {
+        match self {
+            KeyFlag::Blocked => key.blocked,
+            KeyFlag::StorePrompts => key.store_prompts,
+        }
+    }
+}
+
+/// Sets one of a key's flags, bumps the configuration revision and audits the change with the
+/// value before and after.
+async fn switch_key(
+    store: &Arc<dyn Store>,
+    key_id: &str,
+    flag: KeyFlag,
+    on: bool,
+) -> anyhow::Result<VirtualKey> {
     let id = parse_key_id(key_id)?;
-    let before = store
-        .get_key(id)
-        .await
-        .with_context(|| format!("no key {id}"))?;
-    let key = store
-        .set_key_store_prompts(id, switch == Switch::On, Timestamp::now())
-        .await
-        .with_context(|| format!("no key {id}"))?;
+    let no_key = || format!("no key {id}");
+    let before = store.get_key(id).await.with_context(no_key)?;
+    let now = Timestamp::now();
+    let key = match flag {
+        KeyFlag::Blocked => store.set_key_blocked(id, on, now).await,
+        KeyFlag::StorePrompts => store.set_key_store_prompts(id, on, now).await,
+    }
+    .with_context(no_key)?;
     store.bump_config_revision().await?;
+    let value = |k: &VirtualKey| json!({ flag.name(): flag.of(k) });
     audit(
         store.as_ref(),
-        "key.store_prompts",
+        &format!("key.{}", flag.name()),
         "key",
         id.to_string(),
-        Some(json!({ "store_prompts": before.store_prompts })),
-        Some(json!({ "store_prompts": key.store_prompts })),
+        Some(value(&before)),
+        Some(value(&key)),
     )
     .await?;
     Ok(key)
@@ -247,24 +283,5 @@ async fn find_team(store: &dyn Store, team: &str) -> anyhow::Result<TeamId> {
 
 /// Blocks a key by id; the gateways refuse it within a second.
 pub async fn block(store: &Arc<dyn Store>, key_id: &str) -> anyhow::Result<VirtualKey> {
-    let id = parse_key_id(key_id)?;
-    let before = store
-        .get_key(id)
-        .await
-        .with_context(|| format!("no key {id}"))?;
-    let key = store
-        .set_key_blocked(id, true, Timestamp::now())
-        .await
-        .with_context(|| format!("no key {id}"))?;
-    store.bump_config_revision().await?;
-    audit(
-        store.as_ref(),
-        "key.block",
-        "key",
-        id.to_string(),
-        Some(json!({ "blocked": before.blocked })),
-        Some(json!({ "blocked": key.blocked })),
-    )
-    .await?;
-    Ok(key)
+    switch_key(store, key_id, KeyFlag::Blocked, true).await
 }
