@@ -299,16 +299,22 @@ pub fn write_config(dir: &std::path::Path, api_base: &str, upstream_model: &str)
 /// A fresh database on the test Postgres server, migrated by `tollgate migrate`; its URL.
 pub fn migrated_postgres() -> String {
     let db = fresh_postgres_database();
-    let out = command(&["migrate"])
-        .env("TOLLGATE_DATABASE_URL", &db)
+    tollgate_on(&db, &["migrate"]);
+    db
+}
+
+/// Runs `tollgate ARGS` on this database; fails on a non-zero exit; its standard output.
+pub fn tollgate_on(db_url: &str, args: &[&str]) -> String {
+    let out = command(args)
+        .env("TOLLGATE_DATABASE_URL", db_url)
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "{}",
+        "tollgate {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    db
+    String::from_utf8(out.stdout).unwrap()
 }
 
 /// Polls `done` every 100 ms until it answers true; fails naming `what` after 20 s.
@@ -328,17 +334,8 @@ where
 pub fn create_key(db_url: &str, flags: &[&str]) -> String {
     let mut args = vec!["keys", "create"];
     args.extend_from_slice(flags);
-    let out = command(&args)
-        .env("TOLLGATE_DATABASE_URL", db_url)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    text.lines()
+    tollgate_on(db_url, &args)
+        .lines()
         .find_map(|l| l.strip_prefix("key:"))
         .map(|k| k.trim().to_owned())
         .unwrap()

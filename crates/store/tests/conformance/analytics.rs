@@ -2,7 +2,7 @@
 //! filter, with labels for the objects still there; the upgrade keeps old rollups and fills the
 //! hourly one from the log.
 
-use crate::harness::{T0, TestDb, both, new_key, user};
+use crate::harness::{T0, TestDb, both, new_key, team, user};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tollgate_domain::analytics::{
@@ -12,7 +12,7 @@ use tollgate_domain::analytics::{
 use tollgate_domain::routing::{Deployment, ProviderKind, Route, RouteSource, Strategy};
 use tollgate_domain::time::{MS_PER_DAY, MS_PER_HOUR};
 use tollgate_domain::{DeploymentId, KeyId, Micros, RouteId, TeamId, Timestamp, UserId};
-use tollgate_store::{NewKey, NewTeam, SpendRecord, Store};
+use tollgate_store::{NewKey, SpendRecord, Store};
 use uuid::Uuid;
 
 /// SplitMix64: a seeded generator, so a failure replays exactly.
@@ -379,22 +379,11 @@ fn route_with(upstream: &str) -> Route {
 
 async fn labels_name_what_still_exists(store: Arc<dyn Store>) {
     let ana = user(store.as_ref(), "ana@example.com").await;
-    let team = store
-        .create_team(&NewTeam {
-            id: TeamId::new(),
-            name: "Platform".to_owned(),
-            max_budget: None,
-            budget_duration: None,
-            rpm_limit: None,
-            tpm_limit: None,
-            now: T0,
-        })
-        .await
-        .unwrap();
+    let team = team(store.as_ref(), "Platform").await;
     let named = store
         .create_key(&NewKey {
             alias: Some("ci-bot".to_owned()),
-            team_id: Some(team.id),
+            team_id: Some(team),
             user_id: Some(ana.id),
             ..new_key("hash-named")
         })
@@ -417,7 +406,7 @@ async fn labels_name_what_still_exists(store: Arc<dyn Store>) {
         let mut r = bare(format!("label-{i}"), Timestamp(T0.0 + i as i64));
         r.key_id = key;
         if i == 0 {
-            (r.team_id, r.user_id) = (Some(team.id), Some(ana.id));
+            (r.team_id, r.user_id) = (Some(team), Some(ana.id));
             r.deployment_id = Some(deployment.0);
         } else if i == 2 {
             r.deployment_id = Some(lost_deployment);
@@ -457,7 +446,7 @@ async fn labels_name_what_still_exists(store: Arc<dyn Store>) {
         assert_eq!(
             teams,
             BTreeMap::from([
-                (Some(team.id.to_string()), (Some("Platform".to_owned()), 1)),
+                (Some(team.to_string()), (Some("Platform".to_owned()), 1)),
                 (None, (None, 3)),
             ])
         );

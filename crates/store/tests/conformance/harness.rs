@@ -4,8 +4,8 @@ use sqlx::{Connection, Executor, PgConnection};
 use std::sync::Arc;
 use std::time::Duration;
 use tollgate_domain::authz::GlobalRole;
-use tollgate_domain::{KeyId, Timestamp, UserId};
-use tollgate_store::{ConnectOptions, NewKey, NewUser, Store};
+use tollgate_domain::{KeyId, TeamId, Timestamp, UserId};
+use tollgate_store::{ConnectOptions, NewKey, NewTeam, NewUser, Store};
 
 /// The Postgres server the Postgres variants create their databases on.
 pub fn admin_url() -> String {
@@ -167,6 +167,24 @@ pub fn new_user(email: &str) -> NewUser {
         must_change_password: false,
         now: T0,
     }
+}
+
+/// A team without budget or limits.
+pub fn new_team(name: &str) -> NewTeam {
+    NewTeam {
+        id: TeamId::new(),
+        name: name.to_owned(),
+        max_budget: None,
+        budget_duration: None,
+        rpm_limit: None,
+        tpm_limit: None,
+        now: T0,
+    }
+}
+
+/// Creates a team without budget or limits; its id.
+pub async fn team(store: &dyn Store, name: &str) -> TeamId {
+    store.create_team(&new_team(name)).await.unwrap().id
 }
 
 /// A key with no owner and no limits, told apart by its hash.

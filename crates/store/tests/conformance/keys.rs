@@ -1,22 +1,9 @@
 //! Virtual keys: the hash kept apart, JSON allow-lists, blocking and the gateway's cache.
 
-use crate::harness::{T0, assert_safe, both, new_key, user};
+use crate::harness::{T0, assert_safe, both, new_key, team, user};
 use std::sync::Arc;
 use tollgate_domain::{KeyId, Micros, TeamId, Timestamp, UserId};
-use tollgate_store::{Error, NewKey, NewTeam, Page, Store};
-
-async fn team(store: &dyn Store, name: &str) -> TeamId {
-    let team = NewTeam {
-        id: TeamId::new(),
-        name: name.to_owned(),
-        max_budget: None,
-        budget_duration: None,
-        rpm_limit: None,
-        tpm_limit: None,
-        now: T0,
-    };
-    store.create_team(&team).await.unwrap().id
-}
+use tollgate_store::{Error, NewKey, Page, Store};
 
 async fn create_get_and_list(store: Arc<dyn Store>) {
     let ana = user(store.as_ref(), "ana@example.com").await;

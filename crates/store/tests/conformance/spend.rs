@@ -1,13 +1,11 @@
 //! The spend pipeline's batch write: idempotent by request id, counters and rollups equal to
 //! the rows written, window counters with their before/after, retention, limits and prices.
 
-use crate::harness::{T0, both, new_key, user};
+use crate::harness::{T0, both, new_key, team, user};
 use std::sync::Arc;
 use tollgate_domain::time::MS_PER_DAY;
 use tollgate_domain::{KeyId, Micros, TeamId, Timestamp, UserId};
-use tollgate_store::{
-    Error, Limits, ModelPrice, NewKey, NewTeam, Scope, SpendRecord, SpendTotals, Store,
-};
+use tollgate_store::{Error, Limits, ModelPrice, NewKey, Scope, SpendRecord, SpendTotals, Store};
 
 fn record(n: u64, key: Option<KeyId>, team: Option<TeamId>, user: Option<UserId>) -> SpendRecord {
     SpendRecord {
@@ -51,27 +49,16 @@ fn record(n: u64, key: Option<KeyId>, team: Option<TeamId>, user: Option<UserId>
 
 async fn owners(store: &dyn Store) -> (KeyId, TeamId, UserId) {
     let ana = user(store, "ana@example.com").await;
-    let team = store
-        .create_team(&NewTeam {
-            id: TeamId::new(),
-            name: "Platform".to_owned(),
-            max_budget: None,
-            budget_duration: None,
-            rpm_limit: None,
-            tpm_limit: None,
-            now: T0,
-        })
-        .await
-        .unwrap();
+    let team = team(store, "Platform").await;
     let key = store
         .create_key(&NewKey {
-            team_id: Some(team.id),
+            team_id: Some(team),
             user_id: Some(ana.id),
             ..new_key("hash-spend")
         })
         .await
         .unwrap();
-    (key.id, team.id, ana.id)
+    (key.id, team, ana.id)
 }
 
 /// What the log holds must equal what the rollup holds, and both what was sent.

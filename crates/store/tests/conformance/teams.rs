@@ -1,22 +1,10 @@
 //! Teams and their members.
 
-use crate::harness::{T0, assert_safe, both, user};
+use crate::harness::{T0, assert_safe, both, new_team, user};
 use std::sync::Arc;
 use tollgate_domain::authz::TeamRole;
 use tollgate_domain::{Micros, TeamId, Timestamp, UserId};
-use tollgate_store::{Error, NewTeam, Page, Store};
-
-fn new_team(name: &str) -> NewTeam {
-    NewTeam {
-        id: TeamId::new(),
-        name: name.to_owned(),
-        max_budget: None,
-        budget_duration: None,
-        rpm_limit: None,
-        tpm_limit: None,
-        now: T0,
-    }
-}
+use tollgate_store::{Error, Page, Store};
 
 async fn create_get_and_list(store: Arc<dyn Store>) {
     let mut full = new_team("Research");
