@@ -57,14 +57,17 @@ trap 'rm -rf "$WORK"' EXIT
 (cd "$WORK" && RUST_LOG=warn "$TOLLGATE" migrate --data-dir "$WORK/data" --database-url "$URL" >/dev/null)
 log "migrated ($(psql "$URL" -qAtX -c "SELECT count(*) FROM _sqlx_migrations" 2>/dev/null || echo '?') migrations)"
 
-# The one-dimension rollups are filled from the full ones by the migration's own statements.
+# The one-dimension rollups are filled from the full ones by the migrations' own statements:
+# 0005's per team, then 0009's sums over every team (from 0005's rows).
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # The rows go in in bucket order, as the writer adds them over time (the statements' GROUP BY
 # alone would scatter each day's rows over the whole table).
-sed -n '/^-- fill:begin/,/^-- fill:end/p' "$HERE/../migrations/postgres/0005_rollup_dims.sql" |
-  sed -E 's/^(GROUP BY (day|hour)[^;]*);$/\1 ORDER BY \2;/' >"$WORK/dims.sql"
-grep -q 'INSERT INTO spend_daily_dims' "$WORK/dims.sql" || { echo "no fill statements in 0005_rollup_dims.sql" >&2; exit 1; }
-[[ "$(grep -c 'ORDER BY' "$WORK/dims.sql")" == 14 ]] || { echo "expected 14 fill statements to order" >&2; exit 1; }
+for m in 0005_rollup_dims 0009_all_teams_dims; do
+  sed -n '/^-- fill:begin/,/^-- fill:end/p' "$HERE/../migrations/postgres/$m.sql" |
+    sed -E 's/^(GROUP BY (day|hour)[^;]*);$/\1 ORDER BY \2;/'
+done >"$WORK/dims.sql"
+grep -q 'INSERT INTO spend_daily_dims' "$WORK/dims.sql" || { echo "no fill statements in the migrations" >&2; exit 1; }
+[[ "$(grep -c 'ORDER BY' "$WORK/dims.sql")" == 16 ]] || { echo "expected 16 fill statements to order" >&2; exit 1; }
 
 # One psql session: the seed, the temp tables and the session settings hold throughout.
 psql "$URL" -qX -v ON_ERROR_STOP=1 -v rows="$ROWS" -v now_ms="$NOW_MS" -v dims_sql="$WORK/dims.sql" <<'SQL'
@@ -391,8 +394,16 @@ ORDER BY 1, 2, 3, 4, 5, 6, 7, 8;
 \echo 'gen: rollup indexes'
 SELECT create_sql FROM b_indexes WHERE tbl <> 'spend_logs' \gexec
 
-\echo 'gen: spend_daily_dims and spend_hourly_dims from the rollups (the migration''s statements)'
+\echo 'gen: spend_daily_dims and spend_hourly_dims from the rollups (the migrations'' statements)'
+-- Their secondary indexes (0009, one per partition) are made again after the load, as above.
+CREATE TEMP TABLE b_dims_indexes AS
+SELECT format('DROP INDEX %I', indexname) AS drop_sql, indexdef AS create_sql
+FROM pg_indexes
+WHERE schemaname = 'public' AND tablename LIKE 'spend\_%\_dims\_%'
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = indexname);
+SELECT drop_sql FROM b_dims_indexes \gexec
 \i :dims_sql
+SELECT create_sql FROM b_dims_indexes \gexec
 
 \echo 'gen: spend counters of keys, teams and users'
 UPDATE virtual_keys v SET spend = a.cost, last_used_at = a.last

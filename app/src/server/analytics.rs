@@ -4,9 +4,9 @@
 
 use crate::error::AppError;
 use tollgate_domain::analytics::{
-    BudgetAlert, BudgetOwner, DASHBOARD_BUDGETS, DASHBOARD_TOP, Dashboard, Granularity, GroupBy,
-    LogEntry, LogPage, LogQuery, NEAR_LIMIT_PERCENT, Rollup, SpendFilters, SpendMetrics,
-    SpendQuery, SpendSeries, assemble,
+    BudgetAlert, BudgetOwner, CHART_GROUPS, DASHBOARD_BUDGETS, DASHBOARD_TOP, Dashboard,
+    Granularity, GroupBy, LogEntry, LogPage, LogQuery, NEAR_LIMIT_PERCENT, Rollup, SpendFilters,
+    SpendMetrics, SpendQuery, SpendSeries, assemble,
 };
 use tollgate_domain::time::MS_PER_DAY;
 use tollgate_domain::{Action, Actor, Target, TeamId, Timestamp};
@@ -32,18 +32,35 @@ pub fn spend_scope(actor: &Actor, asked: Option<TeamId>) -> Result<Option<TeamId
     Ok(Some(team))
 }
 
-/// Spend over time, limited to what the actor may see.
+/// The query limited to what the actor may see, and checked.
+fn scoped(actor: &Actor, mut query: SpendQuery) -> Result<SpendQuery, AppError> {
+    query.filters.team = spend_scope(actor, query.filters.team)?;
+    query.validate()?;
+    Ok(query)
+}
+
+/// Spend over time, limited to what the actor may see: every point of every group.
 pub async fn spend_series(
     store: &dyn Store,
     actor: &Actor,
-    mut query: SpendQuery,
+    query: SpendQuery,
 ) -> Result<SpendSeries, AppError> {
-    query.filters.team = spend_scope(actor, query.filters.team)?;
-    query.validate()?;
+    let query = scoped(actor, query)?;
     let rows = store
         .spend_rollup(query.granularity.rollup(), &query)
         .await?;
     Ok(assemble(&query, &rows))
+}
+
+/// Spend over time for a chart, limited to what the actor may see: every group with its
+/// totals, points for the [`CHART_GROUPS`] largest and "Other" ([`tollgate_store::spend_chart`]).
+pub async fn spend_chart(
+    store: &dyn Store,
+    actor: &Actor,
+    query: SpendQuery,
+) -> Result<SpendSeries, AppError> {
+    let query = scoped(actor, query)?;
+    Ok(tollgate_store::spend_chart(store, &query, CHART_GROUPS).await?)
 }
 
 /// A page of the request log, limited to what the actor may see.

@@ -26,11 +26,8 @@ pub async fn get_spend(query: SpendQuery) -> Result<SpendSeries, AppError> {
         async move {
             let who = crate::server::principal()?;
             let store = crate::server::portal_state()?.store;
-            let mut series =
-                crate::server::analytics::spend_series(store.as_ref(), &who.actor, query).await?;
             // The page charts the largest groups and "Other"; its table reads `groups`, whole.
-            series.fold_points_beyond(tollgate_domain::analytics::CHART_GROUPS);
-            Ok(series)
+            crate::server::analytics::spend_chart(store.as_ref(), &who.actor, query).await
         }
         .await,
     )

@@ -352,6 +352,47 @@ impl SpendQuery {
         self.filters.validate()
     }
 
+    /// The rollup reads whose rows, summed, are this range's: for hourly buckets, the whole
+    /// days inside it from the daily rollup (a row per day, not 24) and the hours at its edges
+    /// from the hourly one; otherwise the granularity's rollup over the whole range. For totals
+    /// per group over the range ([`assemble_chart`]).
+    pub fn totals_parts(&self) -> Vec<(Rollup, SpendQuery)> {
+        let rollup = self.granularity.rollup();
+        let part = |rollup: Rollup, from: Timestamp, to: Timestamp| {
+            (
+                rollup,
+                SpendQuery {
+                    from,
+                    to,
+                    ..self.clone()
+                },
+            )
+        };
+        if rollup != Rollup::Hourly {
+            return vec![part(rollup, self.from, self.to)];
+        }
+        // The hourly rows read are those from the hour of `from` up to `to`.
+        let first_hour = Rollup::Hourly.bucket_start(self.from);
+        let first_day = if first_hour == first_hour.start_of_day() {
+            first_hour
+        } else {
+            first_hour.start_of_day().plus_millis(MS_PER_DAY)
+        };
+        let last_day = self.to.start_of_day();
+        if first_day >= last_day {
+            return vec![part(Rollup::Hourly, self.from, self.to)];
+        }
+        let mut parts = Vec::with_capacity(3);
+        if first_hour < first_day {
+            parts.push(part(Rollup::Hourly, self.from, first_day));
+        }
+        parts.push(part(Rollup::Daily, first_day, last_day));
+        if last_day < self.to {
+            parts.push(part(Rollup::Hourly, last_day, self.to));
+        }
+        parts
+    }
+
     /// The granularity that suits a range when none is chosen: hours up to 2 days, days up to
     /// 93, months beyond.
     pub fn default_granularity(from: Timestamp, to: Timestamp) -> Granularity {
@@ -391,6 +432,15 @@ impl LatencyHistogram {
 
     pub fn count(&self) -> i64 {
         self.0.iter().sum()
+    }
+
+    /// What is left of these latencies without `other`'s (a part of them).
+    pub fn minus(&self, other: &LatencyHistogram) -> LatencyHistogram {
+        let mut left = *self;
+        for (a, b) in left.0.iter_mut().zip(other.0.iter()) {
+            *a -= *b;
+        }
+        left
     }
 
     /// The estimated `q`-quantile (0 < q <= 1) in ms, interpolated linearly within its bucket;
@@ -437,6 +487,18 @@ impl SpendMetrics {
         self.completion_tokens += other.completion_tokens;
         self.cost = self.cost.saturating_add(other.cost);
         self.latency.merge(&other.latency);
+    }
+
+    /// What is left of these requests without `other` (a part of them).
+    pub fn minus(&self, other: &SpendMetrics) -> SpendMetrics {
+        SpendMetrics {
+            requests: self.requests - other.requests,
+            errors: self.errors - other.errors,
+            prompt_tokens: self.prompt_tokens - other.prompt_tokens,
+            completion_tokens: self.completion_tokens - other.completion_tokens,
+            cost: Micros(self.cost.0.saturating_sub(other.cost.0)),
+            latency: self.latency.minus(&other.latency),
+        }
     }
 
     pub fn tokens(&self) -> i64 {
@@ -605,6 +667,114 @@ pub fn assemble(query: &SpendQuery, rows: &[RollupRow]) -> SpendSeries {
         totals,
         per_bucket,
     }
+}
+
+/// The series a chart of the `n` largest groups needs, from three smaller reads than every
+/// group's points: `totals`, each group's sums over the range (one row per group, from
+/// [`SpendQuery::totals_parts`]); `per_bucket`, the rows of the query without its grouping; and
+/// `points`, the rows of the `n` largest groups only. The answer equals [`assemble`] of every
+/// row followed by [`SpendSeries::fold_points_beyond`]`(n)`: every group with its totals (the
+/// table), points for the first `n`, and the rest of each bucket under group `n` ("Other").
+///
+/// The three reads are separate statements: a request written between them can leave a bucket's
+/// "Other" off by that request until the next read; a bucket whose "Other" comes to no requests
+/// has no such point.
+pub fn assemble_chart(
+    query: &SpendQuery,
+    totals: &[RollupRow],
+    per_bucket: &[RollupRow],
+    points: &[RollupRow],
+    n: usize,
+) -> SpendSeries {
+    // Every group, ordered as `assemble` orders them; its points (one per group) are not kept.
+    let first = query.granularity.bucket_start(query.from);
+    let totals: Vec<RollupRow> = totals
+        .iter()
+        .map(|r| RollupRow {
+            bucket: first,
+            ..r.clone()
+        })
+        .collect();
+    let whole = assemble(query, &totals);
+    let ungrouped = assemble(
+        &SpendQuery {
+            group_by: None,
+            ..query.clone()
+        },
+        per_bucket,
+    );
+    let top = assemble(query, points);
+    let index: HashMap<&str, usize> = whole
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.key.as_str(), i))
+        .collect();
+    let mut out: Vec<SpendPoint> = Vec::with_capacity(top.points.len() + whole.buckets.len());
+    let mut charted = vec![SpendMetrics::default(); whole.buckets.len()];
+    let bucket_index: HashMap<Timestamp, usize> = whole
+        .buckets
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (*b, i))
+        .collect();
+    for p in &top.points {
+        let Some(&group) = index.get(top.groups[p.group].key.as_str()) else {
+            continue;
+        };
+        if group >= n {
+            continue;
+        }
+        if let Some(&b) = bucket_index.get(&p.bucket) {
+            charted[b].merge(&p.metrics);
+        }
+        out.push(SpendPoint { group, ..p.clone() });
+    }
+    // The rest of each bucket is group `n`: "Other", or with exactly `n + 1` groups, that group.
+    if whole.groups.len() > n {
+        for (b, bucket) in whole.buckets.iter().enumerate() {
+            let other = ungrouped.per_bucket[b].minus(&charted[b]);
+            if other.requests > 0 {
+                out.push(SpendPoint {
+                    bucket: *bucket,
+                    group: n,
+                    metrics: other,
+                });
+            }
+        }
+    }
+    out.sort_by_key(|p| (p.bucket, p.group));
+    SpendSeries {
+        query: query.clone(),
+        buckets: whole.buckets,
+        groups: whole.groups,
+        points: out,
+        totals: whole.totals,
+        per_bucket: ungrouped.per_bucket,
+    }
+}
+
+/// Sums rollup rows per group (for [`SpendQuery::totals_parts`]' reads), keeping the first
+/// label seen, in order of group.
+pub fn sum_groups(rows: impl IntoIterator<Item = RollupRow>) -> Vec<RollupRow> {
+    let mut by_group: std::collections::BTreeMap<Option<String>, RollupRow> =
+        std::collections::BTreeMap::new();
+    for row in rows {
+        match by_group.entry(row.group.clone()) {
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(row);
+            }
+            std::collections::btree_map::Entry::Occupied(mut o) => {
+                let sum = o.get_mut();
+                sum.metrics.merge(&row.metrics);
+                sum.bucket = sum.bucket.min(row.bucket);
+                if sum.label.is_none() {
+                    sum.label = row.label;
+                }
+            }
+        }
+    }
+    by_group.into_values().collect()
 }
 
 /// The home page's numbers, all from the rollups.

@@ -11,6 +11,7 @@
 
 #![warn(missing_docs)]
 
+mod analytics;
 mod changes;
 mod error;
 mod ops;
@@ -21,6 +22,7 @@ mod sqlite;
 mod store;
 mod types;
 
+pub use analytics::spend_chart;
 pub use error::{Error, Result};
 pub use spend_types::{
     BudgetStanding, LimitHolder, Limits, ModelPrice, PodTraffic, Scope, SpendRecord, SpendTotals,
@@ -28,8 +30,9 @@ pub use spend_types::{
 };
 pub use store::Store;
 pub use types::{
-    AuditQuery, Backend, ConnectOptions, CredentialSecret, GatewayNode, KeyRecord, NewCredential,
-    NewKey, NewSession, NewTeam, NewUser, Page, Readiness, Session, SessionWithUser, UserAuth,
+    AuditQuery, Backend, ConnectOptions, CredentialSecret, GatewayNode, KeyQuery, KeyRecord,
+    NewCredential, NewKey, NewSession, NewTeam, NewUser, Page, Readiness, Session, SessionWithUser,
+    UserAuth,
 };
 
 use std::sync::Arc;

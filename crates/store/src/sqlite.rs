@@ -70,7 +70,13 @@ mod queries {
     const SNAPSHOT_READ: Option<&str> = None;
 
     /// One row per request id: SQLite's `spend_logs` is one table.
+    /// SQLite's position of a substring (1-based, 0 when absent).
+    const INSTR: &str = "instr";
+
     const SPEND_LOG_UNIQUE: &str = "request_id";
+
+    /// SQLite's `SUM` of integers is an integer (and fails on overflow).
+    const SUM_BIGINT: &str = "SUM";
 
     /// SQLite has no partitions: nothing to create.
     async fn ensure_log_partitions(_: &sqlx::SqlitePool, _: &[i64]) -> crate::Result<()> {

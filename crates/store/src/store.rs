@@ -6,7 +6,7 @@ use crate::spend_types::{
     SpendWrite, WindowSpend,
 };
 use crate::types::{
-    AuditQuery, Backend, CredentialSecret, GatewayNode, KeyRecord, NewCredential, NewKey,
+    AuditQuery, Backend, CredentialSecret, GatewayNode, KeyQuery, KeyRecord, NewCredential, NewKey,
     NewSession, NewTeam, NewUser, Page, Readiness, SessionWithUser, UserAuth,
 };
 use async_trait::async_trait;
@@ -119,11 +119,16 @@ pub trait Store: Send + Sync + 'static {
     async fn create_key(&self, key: &NewKey) -> Result<VirtualKey>;
     /// One key by id.
     async fn get_key(&self, id: KeyId) -> Result<VirtualKey>;
+    /// One key by the SHA-256 hex of its secret.
+    async fn get_key_by_hash(&self, key_hash: &str) -> Result<VirtualKey>;
     /// Every key not blocked, with its hash, oldest first: the gateway's cache. Expired keys are
     /// included: the gateway checks expiry at each request.
     async fn list_active_keys(&self) -> Result<Vec<KeyRecord>>;
     /// Keys, newest first.
     async fn list_keys(&self, page: &Page) -> Result<Vec<VirtualKey>>;
+    /// Keys matching `query`, newest first (id descending), at most `query.limit`: keyset
+    /// pagination, as cheap on the last page as on the first.
+    async fn find_keys(&self, query: &KeyQuery) -> Result<Vec<VirtualKey>>;
     /// Blocks or unblocks a key, bumping its `version`; returns it as now stored.
     async fn set_key_blocked(&self, id: KeyId, blocked: bool, now: Timestamp)
     -> Result<VirtualKey>;
@@ -221,6 +226,15 @@ pub trait Store: Send + Sync + 'static {
         &self,
         rollup: Rollup,
         query: &SpendQuery,
+    ) -> Result<Vec<RollupRow>>;
+    /// The rows of [`Store::spend_rollup`] of only these values of `query.group_by` (as
+    /// [`RollupRow::group`] gives them; `""` is the rows without one): the points of the
+    /// largest groups of a chart, without reading every other group's.
+    async fn spend_rollup_of(
+        &self,
+        rollup: Rollup,
+        query: &SpendQuery,
+        groups: &[String],
     ) -> Result<Vec<RollupRow>>;
     /// One page of the request log, newest first (`(ts, request_id)` descending), filtered;
     /// `next` is set when more rows may follow. `query.after` continues strictly after (older

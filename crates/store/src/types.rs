@@ -180,6 +180,24 @@ pub struct NewTeam {
     pub now: Timestamp,
 }
 
+/// A filter on the key list, read newest first (by id: ids are UUID v7, so by creation).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeyQuery {
+    /// At most this many keys.
+    pub limit: u32,
+    /// Only keys strictly older than this one (the last id of the previous page).
+    pub after: Option<tollgate_domain::KeyId>,
+    /// Only this team's keys.
+    pub team: Option<tollgate_domain::TeamId>,
+    /// Only this user's keys.
+    pub user: Option<tollgate_domain::UserId>,
+    /// Only blocked (`true`) or unblocked (`false`) keys.
+    pub blocked: Option<bool>,
+    /// Only keys whose alias contains this, or whose display prefix or suffix is it (case
+    /// matters; `%` and `_` match themselves).
+    pub search: Option<String>,
+}
+
 /// A filter on the audit log, read newest first.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AuditQuery {

@@ -3,8 +3,8 @@
 //! the admin roles read their own team only, and another team's ids lead nowhere.
 
 use super::harness::{
-    COMPLETION_TOKENS, Db, PROMPT_TOKENS, Server, ask, create_key, stub_upstream, wait_for_key,
-    write_config,
+    COMPLETION_TOKENS, MASTER, PROMPT_TOKENS, Server, ask, create_key, serve_with_stub,
+    wait_for_key,
 };
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -12,42 +12,6 @@ use tollgate_domain::authz::{GlobalRole, TeamRole};
 use tollgate_domain::pricing::{PriceTable, cost};
 use tollgate_domain::{TeamId, Timestamp, UserId};
 use tollgate_store::{NewTeam, NewUser, Store};
-
-const MASTER: &str = "sk-master-test-0123456789abcdef";
-
-struct Setup {
-    server: Server,
-    store: std::sync::Arc<dyn Store>,
-    _dir: tempfile::TempDir,
-}
-
-async fn setup() -> Setup {
-    let api = stub_upstream().await;
-    let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &api, "gpt-4o");
-    let server = Server::spawn(
-        "serve",
-        Db::Sqlite,
-        &[
-            ("TOLLGATE_MASTER_KEY", MASTER),
-            ("KUBECONFIG", "/nonexistent/kubeconfig"),
-        ],
-        Some(dir.path()),
-    )
-    .ready()
-    .await;
-    let store = tollgate_store::connect(
-        &server.sqlite_url(),
-        &tollgate_store::ConnectOptions::default(),
-    )
-    .await
-    .unwrap();
-    Setup {
-        server,
-        store,
-        _dir: dir,
-    }
-}
 
 fn one_cost() -> i64 {
     let (price, _) = PriceTable::builtin().lookup("gpt-4o").unwrap();
@@ -98,7 +62,7 @@ async fn team(store: &dyn Store, name: &str) -> TeamId {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn traffic_shows_in_spend_and_logs_and_bad_parameters_are_400s() {
-    let s = setup().await;
+    let s = serve_with_stub(&[]).await;
     let key = create_key(&s.server.sqlite_url(), &["--alias", "analytics-test"]);
     wait_for_key(&s.server.base, &key).await;
     for _ in 0..5 {
@@ -250,7 +214,7 @@ async fn traffic_shows_in_spend_and_logs_and_bad_parameters_are_400s() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_read_their_own_team_only() {
-    let s = setup().await;
+    let s = serve_with_stub(&[]).await;
     let store = s.store.as_ref();
     let (mine, theirs) = (team(store, "Search").await, team(store, "Ads").await);
     let password = "correct horse battery staple";

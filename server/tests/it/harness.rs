@@ -370,3 +370,46 @@ pub async fn wait_for_key(base: &str, key: &str) {
 pub fn redis_url() -> String {
     std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }
+
+/// The master key of [`serve_with_stub`]'s server.
+pub const MASTER: &str = "sk-master-test-0123456789abcdef";
+
+/// A `tollgate serve` on SQLite with [`MASTER`] (and `extra_env`), routing `gpt-4o` to a stub upstream, and a
+/// store on its database for the test to arrange and check rows.
+pub struct Served {
+    pub server: Server,
+    pub store: std::sync::Arc<dyn tollgate_store::Store>,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn serve_with_stub(extra_env: &[(&str, &str)]) -> Served {
+    let api = stub_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &api, "gpt-4o");
+    let server = Server::spawn(
+        "serve",
+        Db::Sqlite,
+        &[
+            &[
+                ("TOLLGATE_MASTER_KEY", MASTER),
+                ("KUBECONFIG", "/nonexistent/kubeconfig"),
+            ],
+            extra_env,
+        ]
+        .concat(),
+        Some(dir.path()),
+    )
+    .ready()
+    .await;
+    let store = tollgate_store::connect(
+        &server.sqlite_url(),
+        &tollgate_store::ConnectOptions::default(),
+    )
+    .await
+    .unwrap();
+    Served {
+        server,
+        store,
+        _dir: dir,
+    }
+}

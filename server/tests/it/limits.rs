@@ -3,8 +3,9 @@
 //! evidence the instances report reads from the spend log.
 
 use super::harness::{
-    COMPLETION_TOKENS, Db, PROMPT_TOKENS, Server, ask, create_key, free_port, migrated_postgres,
-    redis_url, stub_upstream, wait_for_key, wait_until, write_config,
+    COMPLETION_TOKENS, Db, MASTER, PROMPT_TOKENS, Server, ask, create_key, free_port,
+    migrated_postgres, redis_url, serve_with_stub, stub_upstream, wait_for_key, wait_until,
+    write_config,
 };
 use futures_util::StreamExt as _;
 use serde_json::{Value, json};
@@ -228,24 +229,9 @@ async fn a_stream_cut_when_the_grace_runs_out_is_spooled_at_exit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_instance_page_shows_the_last_hours_requests_and_spend_per_pod() {
-    const MASTER: &str = "sk-master-test-0123456789abcdef";
-    let api = stub_upstream().await;
-    let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &api, "gpt-4o");
-    let server = Server::spawn(
-        "serve",
-        Db::Sqlite,
-        &[
-            ("TOLLGATE_MASTER_KEY", MASTER),
-            ("KUBECONFIG", "/nonexistent/kubeconfig"),
-            ("POD_NAME", "pod-under-test"),
-        ],
-        Some(dir.path()),
-    )
-    .ready()
-    .await;
-    let db_url = server.sqlite_url();
-    let key = create_key(&db_url, &[]);
+    let served = serve_with_stub(&[("POD_NAME", "pod-under-test")]).await;
+    let (server, store) = (&served.server, &served.store);
+    let key = create_key(&server.sqlite_url(), &[]);
     wait_for_key(&server.base, &key).await;
     for _ in 0..3 {
         assert_eq!(ask(&server.base, &key, "ping").await, 200);
@@ -256,9 +242,6 @@ async fn the_instance_page_shows_the_last_hours_requests_and_spend_per_pod() {
     };
     // The page's figures come from the spend log, read once a minute at most: wait until the
     // writer (flushing every 200 ms here) has written all three, then load the page once.
-    let store = tollgate_store::connect(&db_url, &tollgate_store::ConnectOptions::default())
-        .await
-        .unwrap();
     wait_until("the spend of 3 requests reached the log", || async {
         store.spend_totals().await.unwrap().0.cost >= 3 * c
     })
@@ -286,7 +269,6 @@ async fn the_instance_page_shows_the_last_hours_requests_and_spend_per_pod() {
 /// it, and the instances report calls it cross-instance traffic, naming both instances.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_instances_model_refused_here_is_reported_as_cross_instance_traffic() {
-    const MASTER: &str = "sk-master-test-0123456789abcdef";
     let api = stub_upstream().await;
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), &api, "gpt-4o");

@@ -344,3 +344,102 @@ fn stored_bodies_are_cut_on_a_character_boundary_and_hold_no_nul() {
     let long = StoredBodies::capture(b"p", &[b'c'; 10], 8);
     assert_eq!((long.completion.len(), long.truncated), (8, true));
 }
+
+#[test]
+fn totals_parts_read_whole_days_daily_and_edge_hours_hourly() {
+    let day = |d: i64| d * MS_PER_DAY;
+    let hour = |h: i64| h * MS_PER_HOUR;
+    let q = |from: i64, to: i64, granularity: Granularity| SpendQuery {
+        from: Timestamp(from),
+        to: Timestamp(to),
+        granularity,
+        group_by: Some(GroupBy::Key),
+        filters: SpendFilters::default(),
+    };
+    let parts = |query: SpendQuery| -> Vec<(Rollup, i64, i64)> {
+        query
+            .totals_parts()
+            .into_iter()
+            .map(|(r, p)| {
+                assert_eq!((p.group_by, &p.filters), (query.group_by, &query.filters));
+                (r, p.from.0, p.to.0)
+            })
+            .collect()
+    };
+    // 7 days ending mid-day: the first day's last hours, 6 whole days, today's first hours. The
+    // first part starts where the query does (the read floors it to its hour).
+    let from = day(10) + hour(14) + 1_234;
+    let to = day(17) + hour(14) + 1_234;
+    assert_eq!(
+        parts(q(from, to, Granularity::Hour)),
+        vec![
+            (Rollup::Hourly, from, day(11)),
+            (Rollup::Daily, day(11), day(17)),
+            (Rollup::Hourly, day(17), to),
+        ]
+    );
+    // Day-aligned: days only.
+    assert_eq!(
+        parts(q(day(3), day(5), Granularity::Hour)),
+        vec![(Rollup::Daily, day(3), day(5))]
+    );
+    // Starting in the last hour before midnight: that hour, then whole days.
+    assert_eq!(
+        parts(q(day(3) - 1, day(5), Granularity::Hour)),
+        vec![
+            (Rollup::Hourly, day(3) - 1, day(3)),
+            (Rollup::Daily, day(3), day(5))
+        ]
+    );
+    // Ending a millisecond into a day: that day's first hour is read hourly.
+    assert_eq!(
+        parts(q(day(3), day(5) + 1, Granularity::Hour)),
+        vec![
+            (Rollup::Daily, day(3), day(5)),
+            (Rollup::Hourly, day(5), day(5) + 1)
+        ]
+    );
+    // No whole day inside: hours only, even across midnight.
+    let within = q(day(3) + hour(20), day(4) + hour(20), Granularity::Hour);
+    assert_eq!(
+        parts(within),
+        vec![(Rollup::Hourly, day(3) + hour(20), day(4) + hour(20))]
+    );
+    // Days and months read the daily rollup over the whole range.
+    assert_eq!(
+        parts(q(from, to, Granularity::Day)),
+        vec![(Rollup::Daily, from, to)]
+    );
+    assert_eq!(
+        parts(q(from, to, Granularity::Month)),
+        vec![(Rollup::Daily, from, to)]
+    );
+}
+
+#[test]
+fn minus_takes_back_what_merge_added() {
+    let mut a = SpendMetrics {
+        requests: 5,
+        errors: 1,
+        prompt_tokens: 100,
+        completion_tokens: 40,
+        cost: Micros(9_000),
+        latency: LatencyHistogram::default(),
+    };
+    a.latency.record(30);
+    a.latency.record(90_000);
+    let mut b = SpendMetrics {
+        requests: 2,
+        errors: 1,
+        prompt_tokens: 7,
+        completion_tokens: 3,
+        cost: Micros(1_000),
+        latency: LatencyHistogram::default(),
+    };
+    b.latency.record(90_000);
+    let mut sum = a;
+    sum.merge(&b);
+    assert_eq!(sum.minus(&b), a);
+    assert_eq!(sum.minus(&a), b);
+    assert_eq!(a.minus(&a), SpendMetrics::default());
+}

@@ -62,6 +62,22 @@ macro_rules! key_ops {
             $crate::rows::key(&row.ok_or($crate::Error::NotFound)?)
         }
 
+        pub(crate) async fn get_key_by_hash(
+            pool: &sqlx::Pool<Db>,
+            key_hash: &str,
+        ) -> $crate::Result<tollgate_domain::model::VirtualKey> {
+            let row = sqlx::query(concat!(
+                "SELECT ",
+                $crate::rows::key_cols!(),
+                " FROM virtual_keys WHERE key_hash = $1"
+            ))
+            .bind(key_hash)
+            .fetch_optional(pool)
+            .await
+            .map_err($crate::Error::db)?;
+            $crate::rows::key(&row.ok_or($crate::Error::NotFound)?)
+        }
+
         pub(crate) async fn list_active_keys(
             pool: &sqlx::Pool<Db>,
         ) -> $crate::Result<Vec<$crate::KeyRecord>> {
@@ -93,6 +109,48 @@ macro_rules! key_ops {
                 page,
                 $crate::rows::key
             )
+        }
+
+        pub(crate) async fn find_keys(
+            pool: &sqlx::Pool<Db>,
+            query: &$crate::KeyQuery,
+        ) -> $crate::Result<Vec<tollgate_domain::model::VirtualKey>> {
+            let mut q = sqlx::QueryBuilder::<Db>::new(concat!(
+                "SELECT ",
+                $crate::rows::key_cols!(),
+                " FROM virtual_keys WHERE 1 = 1"
+            ));
+            if let Some(after) = query.after {
+                q.push(" AND id < ").push_bind(id_arg(after.0));
+            }
+            if let Some(t) = query.team {
+                q.push(" AND team_id = ").push_bind(id_arg(t.0));
+            }
+            if let Some(u) = query.user {
+                q.push(" AND user_id = ").push_bind(id_arg(u.0));
+            }
+            if let Some(b) = query.blocked {
+                q.push(" AND blocked = ").push_bind(b);
+            }
+            if let Some(text) = query.search.as_deref().filter(|t| !t.is_empty()) {
+                // instr/strpos: a substring match with no wildcard characters to escape.
+                q.push(format!(" AND ({INSTR}(COALESCE(alias, ''), "))
+                    .push_bind(text.to_owned())
+                    .push(") > 0 OR key_prefix = ")
+                    .push_bind(text.to_owned())
+                    .push(" OR key_suffix = ")
+                    .push_bind(text.to_owned())
+                    .push(")");
+            }
+            q.push(" ORDER BY id DESC LIMIT ")
+                .push_bind(i64::from(query.limit));
+            q.build()
+                .fetch_all(pool)
+                .await
+                .map_err($crate::Error::db)?
+                .iter()
+                .map($crate::rows::key)
+                .collect()
         }
 
         /// Sets one of a key's flags with `sql` (`$1` the id, `$2` the value, `$3` the time),

@@ -11,7 +11,10 @@
 //! - `BACKEND`, `MIGRATOR` and `MIGRATIONS_TABLE_EXISTS` (see [`meta`]), `BUMP_REVISION` (see
 //!   [`gateway`]) and `SNAPSHOT_READ` (see [`routes`]);
 //! - `SPEND_LOG_UNIQUE`, `ensure_log_partitions` and `drop_log_partitions`: how `spend_logs` is
-//!   kept (one table on SQLite, monthly partitions on Postgres; see [`spend`]).
+//!   kept (one table on SQLite, monthly partitions on Postgres; see [`spend`]);
+//! - `INSTR`: the substring position function (see [`keys`]);
+//! - `SUM_BIGINT`: the aggregate that sums a `bigint` rollup column to a `bigint` (see
+//!   [`rollups`]).
 //!
 //! [`impl_store!`] also needs the backend type to have a `changes` field with `subscribe`,
 //! `published` and `close` (see [`crate::changes`]).
@@ -310,6 +313,12 @@ macro_rules! impl_store {
             ) -> $crate::Result<tollgate_domain::model::VirtualKey> {
                 $ops::get_key(&self.pool, id).await
             }
+            async fn get_key_by_hash(
+                &self,
+                key_hash: &str,
+            ) -> $crate::Result<tollgate_domain::model::VirtualKey> {
+                $ops::get_key_by_hash(&self.pool, key_hash).await
+            }
             async fn list_active_keys(&self) -> $crate::Result<Vec<$crate::KeyRecord>> {
                 $ops::list_active_keys(&self.pool).await
             }
@@ -318,6 +327,12 @@ macro_rules! impl_store {
                 page: &$crate::Page,
             ) -> $crate::Result<Vec<tollgate_domain::model::VirtualKey>> {
                 $ops::list_keys(&self.pool, page).await
+            }
+            async fn find_keys(
+                &self,
+                query: &$crate::KeyQuery,
+            ) -> $crate::Result<Vec<tollgate_domain::model::VirtualKey>> {
+                $ops::find_keys(&self.pool, query).await
             }
             async fn set_key_blocked(
                 &self,
@@ -449,6 +464,14 @@ macro_rules! impl_store {
                 query: &tollgate_domain::analytics::SpendQuery,
             ) -> $crate::Result<Vec<tollgate_domain::analytics::RollupRow>> {
                 $ops::spend_group_totals(&self.pool, rollup, query).await
+            }
+            async fn spend_rollup_of(
+                &self,
+                rollup: tollgate_domain::analytics::Rollup,
+                query: &tollgate_domain::analytics::SpendQuery,
+                groups: &[String],
+            ) -> $crate::Result<Vec<tollgate_domain::analytics::RollupRow>> {
+                $ops::spend_rollup_of(&self.pool, rollup, query, groups).await
             }
             async fn list_spend_logs(
                 &self,

@@ -60,6 +60,18 @@ pub(crate) const DIMS: [&str; 7] = [
     "deployment",
 ];
 
+/// The dimensions of the one-dimension rollups summed over every team (their `team_id` is the
+/// nil uuid), for questions about all teams at once: 30 days by model is 30 rows a day here,
+/// not one per team and model. `all` holds the totals, `all:model` the models and so on. Keys
+/// and users are not among them: a key belongs to one team, so its rows are no fewer.
+pub(crate) const ALL_TEAMS_DIMS: [&str; 5] = [
+    "all",
+    "all:model",
+    "all:instance",
+    "all:provider",
+    "all:deployment",
+];
+
 /// The `dim` whose rows answer a grouping (a team is in every row: its totals do).
 pub(crate) fn dim_of(group_by: Option<GroupBy>) -> &'static str {
     match group_by {
@@ -75,7 +87,7 @@ pub(crate) fn dim_of(group_by: Option<GroupBy>) -> &'static str {
 
 /// The one-dimension rollup `dim` that can answer `query`, when one can: its grouping and its
 /// filters name at most one dimension besides the team (a filter on the grouped dimension is
-/// fine: those rows carry it).
+/// fine: those rows carry it). A question about every team reads its [`ALL_TEAMS_DIMS`] rows.
 pub(crate) fn dims_for(query: &tollgate_domain::analytics::SpendQuery) -> Option<&'static str> {
     let f = &query.filters;
     let mut named: Vec<&'static str> = [
@@ -95,10 +107,30 @@ pub(crate) fn dims_for(query: &tollgate_domain::analytics::SpendQuery) -> Option
     }
     named.sort_unstable();
     named.dedup();
-    match named.as_slice() {
-        [] => Some(""),
-        [one] => Some(one),
-        _ => None,
+    let dim = match named.as_slice() {
+        [] => "",
+        [one] => *one,
+        _ => return None,
+    };
+    // Every team's rows at once, not grouped by team: the rows summed over the teams, when
+    // that dimension has them.
+    if f.team.is_none()
+        && query.group_by != Some(GroupBy::Team)
+        && let Some(all) = ALL_TEAMS_DIMS
+            .into_iter()
+            .find(|a| all_teams_column(a) == Some(dim))
+    {
+        return Some(all);
+    }
+    Some(dim)
+}
+
+/// The dimension a row of [`ALL_TEAMS_DIMS`] carries (`""`: the totals); `None` for a `dim`
+/// of one team's rows.
+fn all_teams_column(dim: &str) -> Option<&str> {
+    match dim {
+        "all" => Some(""),
+        _ => dim.strip_prefix("all:"),
     }
 }
 
@@ -146,10 +178,15 @@ impl Rollups {
                 r.provider.clone().unwrap_or_default(),
                 r.deployment_id.unwrap_or(nil),
             );
-            for dim in DIMS {
+            for dim in DIMS.into_iter().chain(ALL_TEAMS_DIMS) {
                 let (b, k, t, u, m, i, p, d) = &key;
+                // One team's rows carry it; the rows of every team carry the nil uuid.
+                let (column, t) = match all_teams_column(dim) {
+                    Some(column) => (column, &nil),
+                    None => (dim, t),
+                };
                 let e = String::new;
-                let one = match dim {
+                let one = match column {
                     "" => (*b, nil, *t, nil, e(), e(), e(), nil),
                     "key" => (*b, *k, *t, nil, e(), e(), e(), nil),
                     "user" => (*b, nil, *t, *u, e(), e(), e(), nil),
@@ -371,7 +408,7 @@ macro_rules! rollup_ops {
             rollup: tollgate_domain::analytics::Rollup,
             query: &tollgate_domain::analytics::SpendQuery,
         ) -> $crate::Result<Vec<tollgate_domain::analytics::RollupRow>> {
-            read_rollup(pool, rollup, query, true).await
+            read_rollup(pool, rollup, query, true, None).await
         }
 
         pub(crate) async fn spend_group_totals(
@@ -379,16 +416,29 @@ macro_rules! rollup_ops {
             rollup: tollgate_domain::analytics::Rollup,
             query: &tollgate_domain::analytics::SpendQuery,
         ) -> $crate::Result<Vec<tollgate_domain::analytics::RollupRow>> {
-            read_rollup(pool, rollup, query, false).await
+            read_rollup(pool, rollup, query, false, None).await
+        }
+
+        pub(crate) async fn spend_rollup_of(
+            pool: &sqlx::Pool<Db>,
+            rollup: tollgate_domain::analytics::Rollup,
+            query: &tollgate_domain::analytics::SpendQuery,
+            groups: &[String],
+        ) -> $crate::Result<Vec<tollgate_domain::analytics::RollupRow>> {
+            if groups.is_empty() || query.group_by.is_none() {
+                return Ok(Vec::new());
+            }
+            read_rollup(pool, rollup, query, true, Some(groups)).await
         }
 
         /// The rollup read: per bucket and group, or (`by_bucket` false) per group over the
-        /// whole range, reported at the range's first bucket.
+        /// whole range, reported at the range's first bucket; `only` some of the groups.
         async fn read_rollup(
             pool: &sqlx::Pool<Db>,
             rollup: tollgate_domain::analytics::Rollup,
             query: &tollgate_domain::analytics::SpendQuery,
             by_bucket: bool,
+            only: Option<&[String]>,
         ) -> $crate::Result<Vec<tollgate_domain::analytics::RollupRow>> {
             use $crate::ops::rollups::{
                 METRIC_COLS, dims_for, dims_table_of, group_column, label_source, rollup_row,
@@ -415,7 +465,7 @@ macro_rules! rollup_ops {
                 .join(", ");
             let sums = METRIC_COLS
                 .iter()
-                .map(|c| format!("CAST(SUM({c}) AS BIGINT) AS {c}"))
+                .map(|c| format!("CAST({SUM_BIGINT}({c}) AS BIGINT) AS {c}"))
                 .collect::<Vec<_>>()
                 .join(", ");
             let mut q = sqlx::QueryBuilder::<Db>::new(format!(
@@ -456,6 +506,25 @@ macro_rules! rollup_ops {
             }
             if let Some(d) = f.deployment {
                 q.push(" AND deployment_id = ").push_bind(id_arg(d.0));
+            }
+            if let (Some(values), Some(g)) = (only, query.group_by) {
+                // The values as `RollupRow::group` gives them: "" is the nil uuid or ''.
+                let (col, uuids) = group_column(g);
+                q.push(format!(" AND {col} IN ("));
+                let mut list = q.separated(", ");
+                for v in values {
+                    if !uuids {
+                        list.push_bind(v.clone());
+                    } else if v.is_empty() {
+                        list.push_bind(id_arg(uuid::Uuid::nil()));
+                    } else if let Ok(id) = uuid::Uuid::parse_str(v) {
+                        list.push_bind(id_arg(id));
+                    } else {
+                        // Not an id: it names no row.
+                        list.push("NULL");
+                    }
+                }
+                q.push(")");
             }
             match (by_bucket, group) {
                 (true, None) => q.push(format!(" GROUP BY {bucket}")),
@@ -507,14 +576,37 @@ mod tests {
             model: Some(m.to_owned()),
             ..SpendFilters::default()
         };
-        assert_eq!(dims_for(&q(None, none())), Some(""));
-        assert_eq!(dims_for(&q(Some(GroupBy::Team), team())), Some(""));
-        assert_eq!(dims_for(&q(Some(GroupBy::Key), team())), Some("key"));
+        // Every team at once reads the rows summed over the teams where there are some.
+        assert_eq!(dims_for(&q(None, none())), Some("all"));
+        assert_eq!(dims_for(&q(Some(GroupBy::Team), none())), Some(""));
+        assert_eq!(dims_for(&q(Some(GroupBy::Key), none())), Some("key"));
+        assert_eq!(dims_for(&q(Some(GroupBy::User), none())), Some("user"));
         assert_eq!(
             dims_for(&q(Some(GroupBy::Model), model("m"))),
+            Some("all:model")
+        );
+        assert_eq!(dims_for(&q(None, model("m"))), Some("all:model"));
+        assert_eq!(
+            dims_for(&q(Some(GroupBy::Deployment), none())),
+            Some("all:deployment")
+        );
+        // Grouped by team, or one team: that team's rows.
+        assert_eq!(dims_for(&q(Some(GroupBy::Team), model("m"))), Some("model"));
+        assert_eq!(dims_for(&q(None, team())), Some(""));
+        assert_eq!(dims_for(&q(Some(GroupBy::Team), team())), Some(""));
+        assert_eq!(dims_for(&q(Some(GroupBy::Key), team())), Some("key"));
+        let team_model = SpendFilters {
+            model: Some("m".to_owned()),
+            ..team()
+        };
+        assert_eq!(
+            dims_for(&q(Some(GroupBy::Instance), team_model.clone())),
+            None
+        );
+        assert_eq!(
+            dims_for(&q(Some(GroupBy::Model), team_model)),
             Some("model")
         );
-        assert_eq!(dims_for(&q(None, model("m"))), Some("model"));
         assert_eq!(dims_for(&q(Some(GroupBy::Key), model("m"))), None);
         let both = SpendFilters {
             key: Some(KeyId::new()),

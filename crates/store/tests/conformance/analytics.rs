@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use tollgate_domain::analytics::{
     Granularity, GroupBy, LatencyHistogram, Rollup, RollupRow, SpendFilters, SpendMetrics,
-    SpendQuery,
+    SpendQuery, assemble,
 };
 use tollgate_domain::routing::{Deployment, ProviderKind, Route, RouteSource, Strategy};
 use tollgate_domain::time::{MS_PER_DAY, MS_PER_HOUR};
@@ -289,6 +289,42 @@ async fn rollups_equal_the_records(store: Arc<dyn Store>) {
     }
     // The filters narrow to something, not to nothing.
     assert!(non_empty > 120, "{non_empty}");
+
+    // A chart's series (its largest groups' points, the rest as "Other", every group's totals)
+    // is what every row folded gives, however few groups it draws; the third range's hours
+    // split into whole days from the daily rollup and edge hours from the hourly one.
+    let split = (
+        Timestamp(day0().0 + 5 * MS_PER_HOUR + 1_800_000),
+        Timestamp(day0().0 + 2 * MS_PER_DAY + 7 * MS_PER_HOUR),
+    );
+    let mut folded = 0;
+    for granularity in [Granularity::Hour, Granularity::Day] {
+        for group_by in groupings.clone() {
+            for f in &filters {
+                for (from, to) in ranges.into_iter().chain([split]) {
+                    let q = SpendQuery {
+                        granularity,
+                        ..query(from, to, group_by, f)
+                    };
+                    let rows = store.spend_rollup(granularity.rollup(), &q).await.unwrap();
+                    for n in [1, 2, 8] {
+                        let mut want = assemble(&q, &rows);
+                        folded += usize::from(want.groups.len() > n + 1);
+                        want.fold_points_beyond(n);
+                        let got = tollgate_store::spend_chart(store.as_ref(), &q, n)
+                            .await
+                            .unwrap();
+                        assert_eq!(
+                            got, want,
+                            "chart of {n}: {granularity:?} {group_by:?} {f:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // Most of those drew fewer groups than there were.
+    assert!(folded > 60, "{folded}");
 }
 
 async fn ranges_end_before_to(store: Arc<dyn Store>) {
