@@ -3,8 +3,9 @@
 use crate::components::layout::Shell;
 use crate::pages::{
     account::ChangePasswordPage, audit::AuditPage, dashboard::DashboardPage,
-    instance::InstancePage, instances::InstancesPage, log_detail::LogDetailPage, logs::LogsPage,
-    not_found::NotFoundPage, planned, signin::SignInPage, spend::SpendPage, users::UsersPage,
+    instance::InstancePage, instances::InstancesPage, keys::KeysPage, log_detail::LogDetailPage,
+    logs::LogsPage, not_found::NotFoundPage, planned, signin::SignInPage, spend::SpendPage,
+    users::UsersPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -55,7 +56,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/account/password") view=ChangePasswordPage/>
                 <ParentRoute path=path!("") view=Shell>
                     <Route path=path!("") view=DashboardPage/>
-                    <Route path=path!("keys") view=planned::KeysPage/>
+                    <Route path=path!("keys") view=KeysPage/>
                     <Route path=path!("teams") view=planned::TeamsPage/>
                     <Route path=path!("users") view=UsersPage/>
                     <Route path=path!("routes") view=planned::RoutesPage/>

@@ -176,6 +176,55 @@ describe('portal', () => {
     await screenshot(page, '06-keys-empty');
   });
 
+  step('Keys: a key is made with its secret shown once, refused input names its field, block and delete work', async () => {
+    await hydrated(page);
+    const rows = page.locator('[data-testid=keys-table] tbody tr[data-key]');
+    assert.equal(await rows.count(), 0);
+    // Hostile text is a name like any other: shown as text, never run.
+    const name = 'e2e <img src=x onerror=alert(1)>';
+    await page.locator('#alias').fill(name);
+    await page.locator('#max_budget').fill('5');
+    await page.locator('#budget_duration').fill('30d');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const secret = (await page.locator('[data-testid=secret]').innerText()).trim();
+    assert.match(secret, /^sk-tg-[0-9A-Za-z]{40}$/);
+    await rows.first().waitFor();
+    assert.equal(await rows.count(), 1);
+    const row = rows.first();
+    assert.equal((await row.locator('td').first().innerText()).trim(), name);
+    const masked = (await row.locator('td').nth(1).innerText()).trim();
+    assert.equal(masked, `${secret.slice(0, 10)}...${secret.slice(-4)}`);
+    assert.match(await row.innerText(), /\$5\.00 \/ 30d/);
+    await screenshot(page, '06b-keys-created');
+
+    // Refused: the message names the field, and nothing is added.
+    await page.locator('#alias').fill('too fast');
+    await page.locator('#max_budget').fill('');
+    await page.locator('#budget_duration').fill('');
+    await page.locator('#rpm_limit').fill('-5');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    await page.getByRole('alert').filter({ hasText: /negative/ }).first().waitFor();
+    assert.equal(await rows.count(), 1);
+
+    // Block, then unblock.
+    await row.getByRole('button', { name: 'Block' }).click();
+    await row.locator('.badge', { hasText: 'blocked' }).waitFor();
+    await row.getByRole('button', { name: 'Unblock' }).click();
+    await row.locator('.badge', { hasText: 'active' }).waitFor();
+
+    // The secret is not shown again after a reload.
+    await page.reload();
+    await hydrated(page);
+    await rows.first().waitFor();
+    assert.equal(await page.locator('[data-testid=secret]').count(), 0);
+    assert.ok(!(await page.content()).includes(secret), 'the secret is nowhere on the page');
+
+    // Delete asks first.
+    page.once('dialog', (d) => d.accept());
+    await rows.first().getByRole('button', { name: 'Delete' }).click();
+    await page.getByText('No keys match.').waitFor();
+  });
+
   step('sign-out returns to /signin, and / then redirects there again', async () => {
     await page.locator('[data-testid=sign-out]').first().click();
     await onPath('/signin');

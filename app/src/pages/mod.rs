@@ -5,6 +5,7 @@ pub mod audit;
 pub mod dashboard;
 pub mod instance;
 pub mod instances;
+pub mod keys;
 pub mod log_detail;
 pub mod logs;
 pub mod not_found;

@@ -5,19 +5,6 @@ use crate::components::empty::{EmptyState, PageHeader};
 use leptos::prelude::*;
 
 #[component]
-pub fn KeysPage() -> impl IntoView {
-    view! {
-        <PageHeader title="Keys" description="Virtual keys that teams use to call the gateway."/>
-        <EmptyState headline="No virtual keys yet: key management arrives with the portal issue."
-            coming=&[
-                "Search, filter and sort keys by team, owner, state and expiry.",
-                "Create keys with allowed models, budgets, rate limits and expiry; the secret is shown once.",
-                "Block, rotate with a grace period, and delete.",
-            ]/>
-    }
-}
-
-#[component]
 pub fn TeamsPage() -> impl IntoView {
     view! {
         <PageHeader title="Teams" description="Groups of users with a budget, limits and a self-service policy."/>

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod csrf;
 pub mod instances;
+pub mod keys;
 pub mod passwords;
 pub mod principal;
 pub mod throttle;

@@ -5,5 +5,6 @@ pub mod analytics;
 pub mod audit;
 pub mod auth;
 pub mod instances;
+pub mod keys;
 pub mod system;
 pub mod users;

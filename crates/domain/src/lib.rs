@@ -8,6 +8,7 @@ pub mod authz;
 pub mod budget;
 pub mod ids;
 pub mod instances;
+pub mod key_spec;
 pub mod keys;
 pub mod model;
 pub mod money;

@@ -6,13 +6,13 @@
 use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
 use std::sync::Arc;
+use tollgate_app::error::AppError;
+use tollgate_app::server::Principal;
 use tollgate_app::server::audit::{Change, record_as};
-use tollgate_domain::budget::BudgetPeriod;
-use tollgate_domain::keys::{display_parts, generate_key, hash_secret};
+use tollgate_domain::key_spec::KeySpec;
 use tollgate_domain::model::VirtualKey;
-use tollgate_domain::routing::validate_pattern;
-use tollgate_domain::{KeyId, Micros, TeamId, Timestamp, validate};
-use tollgate_store::{NewKey, Page, Store};
+use tollgate_domain::{Actor, KeyId, Micros, TeamId, Timestamp};
+use tollgate_store::{Page, Store};
 
 /// What `keys create` takes (its command-line flags).
 #[derive(Debug, Default, clap::Args)]
@@ -84,85 +84,59 @@ async fn audit(
         .map_err(|e| anyhow::anyhow!("the change was made but not written to the audit log: {e}"))
 }
 
+/// Dollars as typed (`12.50`); whether the amount is allowed is the key rules' to say.
 fn dollars(flag: &str, v: Option<&str>) -> anyhow::Result<Option<Micros>> {
-    v.map(|v| {
-        let m = Micros::from_dollars_str(v).map_err(|e| anyhow::anyhow!("{flag} {v:?}: {e}"))?;
-        if m.0 < 0 {
-            bail!("{flag} cannot be negative");
-        }
-        Ok(m)
-    })
-    .transpose()
+    v.map(|v| Micros::from_dollars_str(v).map_err(|e| anyhow::anyhow!("{flag} {v:?}: {e}")))
+        .transpose()
 }
 
-fn positive(flag: &str, v: Option<i64>) -> anyhow::Result<Option<i64>> {
-    match v {
-        Some(n) if n < 0 => bail!("{flag} cannot be negative"),
-        other => Ok(other),
+/// The flag of `keys create` that sets a [`KeySpec`] field.
+fn flag_of(field: &str) -> String {
+    match field {
+        "team_id" => "--team".to_owned(),
+        "rpm_limit" => "--rpm".to_owned(),
+        "tpm_limit" => "--tpm".to_owned(),
+        other => format!("--{}", other.replace('_', "-")),
     }
 }
 
-/// Creates a key and returns it with its secret (to be printed once).
+/// Creates a key and returns it with its secret (to be printed once): the same rules as the
+/// admin API (`tollgate_app::server::keys::create_key`), as an admin named `command line`.
 pub async fn create(
     store: &Arc<dyn Store>,
     args: CreateArgs,
 ) -> anyhow::Result<(VirtualKey, String)> {
-    let alias = args
-        .alias
-        .as_deref()
-        .map(|a| validate::name("alias", a))
-        .transpose()?;
-    for m in &args.models {
-        validate_pattern(m).map_err(|e| anyhow::anyhow!("--models {m:?}: {e}"))?;
-    }
-    let max_budget = dollars("--max-budget", args.max_budget.as_deref())?;
-    let soft_budget = dollars("--soft-budget", args.soft_budget.as_deref())?;
-    if let Some(d) = &args.budget_duration {
-        BudgetPeriod::parse(d).map_err(|e| anyhow::anyhow!("--budget-duration {d:?}: {e}"))?;
-    }
-    let rpm_limit = positive("--rpm", args.rpm)?;
-    let tpm_limit = positive("--tpm", args.tpm)?;
-    let max_parallel = positive("--max-parallel", args.max_parallel)?;
     let team_id = match &args.team {
         None => None,
         Some(t) => Some(find_team(store.as_ref(), t).await?),
     };
-    let secret = generate_key();
-    let (key_prefix, key_suffix) = display_parts(&secret);
-    let key = store
-        .create_key(&NewKey {
-            alias,
-            team_id,
-            allowed_models: (!args.models.is_empty()).then_some(args.models),
-            allowed_instances: (!args.instances.is_empty()).then_some(args.instances),
-            max_budget,
-            budget_duration: args.budget_duration,
-            soft_budget,
-            rpm_limit,
-            tpm_limit,
-            max_parallel,
-            store_prompts: args.store_prompts,
-            ..NewKey::new(
-                KeyId::new(),
-                hash_secret(&secret),
-                key_prefix,
-                key_suffix,
-                Timestamp::now(),
-            )
-        })
+    let spec = KeySpec {
+        alias: args.alias,
+        team_id,
+        models: (!args.models.is_empty()).then_some(args.models),
+        instances: (!args.instances.is_empty()).then_some(args.instances),
+        max_budget: dollars("--max-budget", args.max_budget.as_deref())?,
+        budget_duration: args.budget_duration,
+        soft_budget: dollars("--soft-budget", args.soft_budget.as_deref())?,
+        rpm_limit: args.rpm,
+        tpm_limit: args.tpm,
+        max_parallel: args.max_parallel,
+        store_prompts: args.store_prompts,
+        ..KeySpec::default()
+    };
+    let cli = Principal {
+        actor: Actor::master(),
+        user: None,
+        label: CLI_ACTOR.to_owned(),
+        session_token_hash: None,
+    };
+    let made = tollgate_app::server::keys::create_key(store.as_ref(), &cli, spec, Timestamp::now())
         .await
-        .context("cannot create the key")?;
-    store.bump_config_revision().await?;
-    audit(
-        store.as_ref(),
-        "key.create",
-        "key",
-        key.id.to_string(),
-        None,
-        Some(json!(key)),
-    )
-    .await?;
-    Ok((key, secret))
+        .map_err(|e| match e {
+            AppError::Invalid(f) => anyhow::anyhow!("{}: {}", flag_of(&f.field), f.message),
+            other => anyhow::anyhow!("cannot create the key: {other}"),
+        })?;
+    Ok((made.key, made.secret))
 }
 
 /// Turns the storing of a key's prompts and completions on or off.

@@ -3,6 +3,7 @@
 //! `/api/v1/instances` serves the instance health report for alerting scripts; `/api/v1/spend`
 //! and `/api/v1/logs` (module [`spend`]) the analytics. `/api/v1/openapi.json` describes it all.
 
+mod keys;
 mod spend;
 
 use axum::extract::{Query, Request, State};
@@ -23,6 +24,7 @@ pub fn router(state: PortalState) -> Router {
         .route("/api/v1/instances/{name}", get(get_instance))
         .route("/api/v1/openapi.json", get(get_openapi))
         .merge(spend::routes())
+        .merge(keys::routes())
         .route("/api/v1/{*rest}", axum::routing::any(not_found))
         .with_state(state)
 }

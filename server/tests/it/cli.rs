@@ -190,6 +190,23 @@ fn store_prompts_switches_name_what_is_wrong() {
     assert_ne!(code, 0, "{out}");
     assert!(out.contains("no team named \"No Such Team\""), "{out}");
 
+    // `keys create` keeps the admin API's rules and names the flag that broke one.
+    for (flags, said) in [
+        (&["--rpm=-5"][..], "--rpm: cannot be negative"),
+        (&["--max-budget=-1"][..], "--max-budget: cannot be negative"),
+        (&["--models", " "][..], "--models: "),
+        (&["--instances", "Prod EU"][..], "--instances: "),
+        (
+            &["--budget-duration", "fortnight"][..],
+            "--budget-duration: ",
+        ),
+    ] {
+        let mut args = vec!["keys", "create"];
+        args.extend_from_slice(flags);
+        let (code, out) = run(&args, &env);
+        assert_ne!(code, 0, "{flags:?}: {out}");
+        assert!(out.contains(said), "{flags:?}: {out}");
+    }
     let (code, out) = run(
         &["keys", "create", "--alias", "cli", "--store-prompts"],
         &env,

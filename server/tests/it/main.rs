@@ -6,5 +6,6 @@ mod cli;
 mod gateway;
 mod harness;
 mod instances;
+mod keys;
 mod limits;
 mod portal;

@@ -3,7 +3,7 @@
 use crate::harness::{T0, assert_safe, both, new_key, team, user};
 use std::sync::Arc;
 use tollgate_domain::{KeyId, Micros, TeamId, Timestamp, UserId};
-use tollgate_store::{Error, NewKey, Page, Store};
+use tollgate_store::{Error, KeyQuery, NewKey, Page, Store};
 
 async fn create_get_and_list(store: Arc<dyn Store>) {
     let ana = user(store.as_ref(), "ana@example.com").await;
@@ -197,7 +197,117 @@ async fn delete(store: Arc<dyn Store>) {
     store.create_key(&new_key("hash")).await.unwrap();
 }
 
+/// The key list's filters and keyset pages; the search matches `%` and `_` as themselves.
+async fn find_keys_filters_and_pages(store: Arc<dyn Store>) {
+    let ana = user(store.as_ref(), "ana@example.com").await;
+    let (search, ads) = (
+        team(store.as_ref(), "Search").await,
+        team(store.as_ref(), "Ads").await,
+    );
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let k = NewKey {
+            alias: Some(format!("key {i}{}", if i == 3 { " 100%_off" } else { "" })),
+            team_id: Some(if i % 2 == 0 { search } else { ads }),
+            user_id: (i < 2).then_some(ana.id),
+            key_prefix: format!("sk-tg-pre{i}"),
+            key_suffix: format!("su{i}"),
+            ..new_key(&format!("find-{i}"))
+        };
+        ids.push(store.create_key(&k).await.unwrap().id);
+    }
+    store.set_key_blocked(ids[4], true, T0).await.unwrap();
+    let find = |q: KeyQuery| {
+        let store = store.clone();
+        async move {
+            store
+                .find_keys(&KeyQuery { limit: 100, ..q })
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|k| k.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    let newest_first: Vec<KeyId> = ids.iter().rev().copied().collect();
+    assert_eq!(find(KeyQuery::default()).await, newest_first);
+    let team_keys = find(KeyQuery {
+        team: Some(search),
+        ..KeyQuery::default()
+    })
+    .await;
+    assert_eq!(team_keys, vec![ids[6], ids[4], ids[2], ids[0]]);
+    assert_eq!(
+        find(KeyQuery {
+            user: Some(ana.id),
+            ..KeyQuery::default()
+        })
+        .await,
+        vec![ids[1], ids[0]]
+    );
+    assert_eq!(
+        find(KeyQuery {
+            blocked: Some(true),
+            ..KeyQuery::default()
+        })
+        .await,
+        vec![ids[4]]
+    );
+    let search_for = |text: &str| KeyQuery {
+        search: Some(text.to_owned()),
+        ..KeyQuery::default()
+    };
+    assert_eq!(find(search_for("100%_off")).await, vec![ids[3]]);
+    assert!(
+        find(search_for("%")).await == vec![ids[3]],
+        "% is itself, not a wildcard"
+    );
+    assert!(find(search_for("_")).await == vec![ids[3]]);
+    assert_eq!(
+        find(search_for("sk-tg-pre5")).await,
+        vec![ids[5]],
+        "by display prefix"
+    );
+    assert_eq!(
+        find(search_for("su2")).await,
+        vec![ids[2]],
+        "by display suffix"
+    );
+    assert!(
+        find(search_for("'; DROP TABLE virtual_keys; --"))
+            .await
+            .is_empty()
+    );
+    assert_eq!(find(KeyQuery::default()).await.len(), 7, "nothing dropped");
+    // Pages of 3: each continues strictly after the last id of the one before.
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .find_keys(&KeyQuery {
+                limit: 3,
+                after,
+                ..KeyQuery::default()
+            })
+            .await
+            .unwrap();
+        seen.extend(page.iter().map(|k| k.id));
+        match page.last() {
+            Some(last) if page.len() == 3 => after = Some(last.id),
+            _ => break,
+        }
+    }
+    assert_eq!(seen, newest_first);
+    // By the hash of its secret.
+    assert_eq!(store.get_key_by_hash("find-5").await.unwrap().id, ids[5]);
+    assert!(matches!(
+        store.get_key_by_hash("nope").await,
+        Err(Error::NotFound)
+    ));
+}
+
 both!(
+    find_keys_filters_and_pages,
     create_get_and_list,
     empty_allow_list_is_not_none,
     duplicate_hash_is_a_conflict,

@@ -1,0 +1,242 @@
+//! Virtual keys: search and filter them, create one (its secret shown once), block, unblock and
+//! delete. What each person sees and may change is decided on the server
+//! (`crate::server::keys`); the buttons only ask.
+
+use crate::components::empty::PageHeader;
+use crate::components::form::FormError;
+use crate::components::format::money;
+use crate::server_fns::analytics::get_spend_options;
+use crate::server_fns::keys::{CreateKey, DeleteKey, SetKeyBlocked, list_keys};
+use leptos::prelude::*;
+use tollgate_domain::KeyId;
+use tollgate_domain::key_spec::KeyFilter;
+use tollgate_domain::model::VirtualKey;
+
+const PAGE: u32 = 50;
+
+#[component]
+pub fn KeysPage() -> impl IntoView {
+    let create = ServerAction::<CreateKey>::new();
+    let switch = ServerAction::<SetKeyBlocked>::new();
+    let remove = ServerAction::<DeleteKey>::new();
+    let (search, set_search) = signal(String::new());
+    let (state, set_state) = signal(String::new());
+    // The pages walked so far: each entry is the `after` of one page (the first is `None`).
+    let (pages, set_pages) = signal(vec![None::<KeyId>]);
+    let keys = Resource::new(
+        move || {
+            (
+                search.get(),
+                state.get(),
+                pages.with(|p| p.last().copied().flatten()),
+                create.version().get() + switch.version().get() + remove.version().get(),
+            )
+        },
+        |(search, state, after, _)| {
+            list_keys(KeyFilter {
+                search: Some(search).filter(|s| !s.trim().is_empty()),
+                blocked: match state.as_str() {
+                    "blocked" => Some(true),
+                    "active" => Some(false),
+                    _ => None,
+                },
+                after,
+                limit: Some(PAGE),
+                ..KeyFilter::default()
+            })
+        },
+    );
+    let options = Resource::new(|| (), |_| get_spend_options());
+    let error = Signal::derive(move || {
+        switch
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| remove.value().get().and_then(Result::err))
+    });
+    let restart = move || set_pages.set(vec![None]);
+    view! {
+        <PageHeader title="Keys" description="Virtual keys that call the gateway. A key's secret is shown once, when it is made; Tollgate keeps only its hash."/>
+        <section class="card mb-6 p-4" aria-labelledby="new-key">
+            <h2 id="new-key" class="mb-3 text-sm font-semibold">"New key"</h2>
+            <ActionForm action=create>
+                <div class="grid gap-3 sm:grid-cols-2 lg:grid-cols-4">
+                    <Input label="Name" name="alias" hint="What people call it."/>
+                    <div class="space-y-1.5">
+                        <label class="label" for="team">"Team"</label>
+                        <select class="input" id="team" name="form[team]">
+                            <Suspense fallback=|| ()>
+                                {move || options.get().and_then(Result::ok).map(|o| {
+                                    let none = o.all_teams.then(|| view! { <option value="">"No team"</option> });
+                                    view! {
+                                        {none}
+                                        {o.teams.into_iter().map(|(id, name)| view! {
+                                            <option value=id.to_string()>{name}</option>
+                                        }).collect_view()}
+                                    }
+                                })}
+                            </Suspense>
+                        </select>
+                    </div>
+                    <Input label="Models" name="models" hint="Names or patterns, comma-separated; empty: any the team allows."/>
+                    <Input label="Budget ($)" name="max_budget" hint="Empty: no budget of its own."/>
+                    <Input label="Budget period" name="budget_duration" hint="1d, 7d, 30d, 1mo; empty: never resets."/>
+                    <Input label="Requests a minute" name="rpm_limit"/>
+                    <Input label="Tokens a minute" name="tpm_limit"/>
+                    <Input label="Expires" name="expires" kind="date"/>
+                </div>
+                <div class="mt-3 flex items-center gap-3">
+                    <button type="submit" class="btn btn-primary" disabled=move || create.pending().get()>"Create key"</button>
+                    <FormError error=Signal::derive(move || create.value().get().and_then(Result::err))/>
+                </div>
+            </ActionForm>
+            {move || create.value().get().and_then(Result::ok).map(|made| view! { <Secret made/> })}
+        </section>
+        <div class="mb-3 flex flex-wrap items-end gap-3">
+            <div class="space-y-1.5">
+                <label class="label" for="search">"Search"</label>
+                <input class="input" id="search" type="search" maxlength="200" placeholder="name, sk-tg-abcd or wxyz"
+                    prop:value=search on:change=move |ev| { set_search.set(event_target_value(&ev)); restart(); }/>
+            </div>
+            <div class="space-y-1.5">
+                <label class="label" for="state">"State"</label>
+                <select class="input w-auto" id="state" on:change=move |ev| { set_state.set(event_target_value(&ev)); restart(); }>
+                    <option value="">"All"</option>
+                    <option value="active">"Active"</option>
+                    <option value="blocked">"Blocked"</option>
+                </select>
+            </div>
+        </div>
+        <FormError error/>
+        <Suspense fallback=|| view! { <p class="text-sm text-zinc-500">"Loading…"</p> }>
+            {move || keys.get().map(|r| match r {
+                Ok(page) => {
+                    let (next, now) = (page.next, page.now);
+                    let first = pages.with(|p| p.len() == 1);
+                    view! {
+                        <div class="card overflow-x-auto">
+                            <table class="w-full text-sm" data-testid="keys-table">
+                                <thead class="bg-zinc-50 text-left text-xs uppercase text-zinc-500 dark:bg-zinc-900">
+                                    <tr>
+                                        <th class="px-4 py-2">"Name"</th><th class="px-4 py-2">"Key"</th>
+                                        <th class="px-4 py-2">"Models"</th><th class="px-4 py-2">"Budget"</th>
+                                        <th class="px-4 py-2 text-right">"Spend"</th><th class="px-4 py-2">"Last used"</th>
+                                        <th class="px-4 py-2">"State"</th><th class="px-4 py-2"><span class="sr-only">"Actions"</span></th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    {page.keys.is_empty().then(|| view! {
+                                        <tr><td colspan="8" class="px-4 py-6 text-center text-zinc-500">"No keys match."</td></tr>
+                                    })}
+                                    {page.keys.into_iter().map(|k| view! { <KeyRow k now switch remove/> }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                        <div class="mt-3 flex gap-2">
+                            <button class="btn" disabled=first on:click=move |_| set_pages.update(|p| { p.pop(); })>"Newer"</button>
+                            <button class="btn" disabled=next.is_none() on:click=move |_| set_pages.update(|p| p.push(next))>"Older"</button>
+                        </div>
+                    }.into_any()
+                }
+                Err(e) => view! { <p role="alert" class="field-error">{e.to_string()}</p> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+/// A labelled optional input of the create form.
+#[component]
+fn Input(
+    label: &'static str,
+    name: &'static str,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(optional)] hint: &'static str,
+) -> impl IntoView {
+    view! {
+        <div class="space-y-1.5">
+            <label class="label" for=name>{label}</label>
+            <input class="input" id=name name=format!("form[{name}]") type=kind maxlength="1000"/>
+            {(!hint.is_empty()).then(|| view! { <p class="text-xs text-zinc-500">{hint}</p> })}
+        </div>
+    }
+}
+
+/// The new key's secret, once: with a copy button and the warning that it will not be shown
+/// again.
+#[component]
+fn Secret(made: tollgate_domain::key_spec::CreatedKey) -> impl IntoView {
+    let (copied, set_copied) = signal(false);
+    let secret = made.secret.clone();
+    let copy = move |_| {
+        let promise = window().navigator().clipboard().write_text(&secret);
+        drop(promise);
+        set_copied.set(true);
+    };
+    view! {
+        <div role="status" class="mt-4 rounded-md border border-amber-300 bg-amber-50 p-3 dark:border-amber-700 dark:bg-amber-950/40" data-testid="new-secret">
+            <p class="text-sm font-medium">"Copy this key now: it is shown only once, and Tollgate keeps only its hash."</p>
+            <div class="mt-2 flex flex-wrap items-center gap-2">
+                <code class="break-all rounded bg-white px-2 py-1 text-xs dark:bg-zinc-900" data-testid="secret">{made.secret}</code>
+                <button type="button" class="btn" on:click=copy>{move || if copied.get() { "Copied" } else { "Copy" }}</button>
+            </div>
+            <p class="mt-1 text-xs text-zinc-500">{format!("Listed as {}.", made.key.masked())}</p>
+        </div>
+    }
+}
+
+#[component]
+fn KeyRow(
+    k: VirtualKey,
+    now: tollgate_domain::Timestamp,
+    switch: ServerAction<SetKeyBlocked>,
+    remove: ServerAction<DeleteKey>,
+) -> impl IntoView {
+    let id = k.id;
+    let blocked = k.blocked;
+    let name = k.alias.clone().unwrap_or_else(|| "(no name)".to_owned());
+    let confirm_name = name.clone();
+    let models = k
+        .allowed_models
+        .as_ref()
+        .map_or_else(|| "any".to_owned(), |m| m.join(", "));
+    let budget = k.max_budget.map_or_else(
+        || "none".to_owned(),
+        |b| match &k.budget_duration {
+            Some(d) => format!("{} / {d}", money(b)),
+            None => money(b),
+        },
+    );
+    let state = if k.blocked {
+        "blocked"
+    } else if k.is_expired(now) {
+        "expired"
+    } else {
+        "active"
+    };
+    let ask_delete = move |_| {
+        let sure = window()
+            .confirm_with_message(&format!("Delete the key {confirm_name}? Requests with it will be refused; its spend history stays."))
+            .unwrap_or(false);
+        if sure {
+            remove.dispatch(DeleteKey { id });
+        }
+    };
+    view! {
+        <tr class="border-t border-zinc-100 dark:border-zinc-800" data-key=id.to_string()>
+            <td class="px-4 py-2 font-medium">{name}</td>
+            <td class="px-4 py-2 font-mono text-xs">{k.masked()}</td>
+            <td class="px-4 py-2">{models}</td>
+            <td class="px-4 py-2">{budget}</td>
+            <td class="px-4 py-2 text-right tabular-nums">{money(k.spend)}</td>
+            <td class="px-4 py-2 text-zinc-500">{k.last_used_at.map_or_else(|| "never".to_owned(), |t| t.display_minutes())}</td>
+            <td class="px-4 py-2"><span class="badge">{state}</span></td>
+            <td class="px-4 py-2 text-right whitespace-nowrap">
+                <button class="btn" on:click=move |_| { switch.dispatch(SetKeyBlocked { id, blocked: !blocked }); }>
+                    {if blocked { "Unblock" } else { "Block" }}
+                </button>
+                " "
+                <button class="btn" on:click=ask_delete>"Delete"</button>
+            </td>
+        </tr>
+    }
+}

@@ -1,0 +1,305 @@
+//! Virtual keys: who may create, read, block and delete which, and the store calls behind the
+//! admin API, LiteLLM's `/key/*` endpoints and the command line, so that all of them keep the
+//! same rules. Every change bumps the configuration revision (the gateways hear of it through
+//! the change feed) and is written to the audit log, never with the secret.
+
+use super::audit::{Change, record};
+use super::principal::Principal;
+use crate::error::AppError;
+use crate::server_fns::keys::KeyForm;
+use tollgate_domain::authz::GlobalRole;
+use tollgate_domain::key_spec::{CreatedKey, KeyFilter, KeyPage, KeySpec, MAX_KEYS_PAGE};
+use tollgate_domain::keys::{display_parts, generate_key, hash_secret};
+use tollgate_domain::model::VirtualKey;
+use tollgate_domain::{Action, KeyId, Micros, Target, Timestamp};
+use tollgate_store::{KeyQuery, NewKey, Store};
+
+/// Reads the form into a [`KeySpec`], naming the field of any value that does not parse (the
+/// rules on the values are [`KeySpec::validate`]'s).
+pub fn spec_from_form(f: KeyForm) -> Result<KeySpec, AppError> {
+    fn set(v: &str) -> Option<&str> {
+        Some(v.trim()).filter(|v| !v.is_empty())
+    }
+    let whole = |field: &str, v: &str| -> Result<Option<i64>, AppError> {
+        set(v)
+            .map(|v| {
+                v.parse::<i64>()
+                    .map_err(|_| AppError::invalid(field, "a whole number"))
+            })
+            .transpose()
+    };
+    let team = set(&f.team)
+        .map(|t| {
+            t.parse()
+                .map_err(|_| AppError::invalid("team_id", "no such team"))
+        })
+        .transpose()?;
+    let max_budget = set(&f.max_budget)
+        .map(|d| {
+            Micros::from_dollars_str(d).map_err(|e| {
+                AppError::invalid("max_budget", format!("dollars such as 25 or 12.50 ({e})"))
+            })
+        })
+        .transpose()?;
+    let expires_at = set(&f.expires)
+        .map(|d| {
+            Timestamp::parse(d)
+                .ok_or_else(|| AppError::invalid("expires_at", "a date such as 2027-01-31"))
+        })
+        .transpose()?;
+    let models: Vec<String> = f
+        .models
+        .split(',')
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .map(str::to_owned)
+        .collect();
+    Ok(KeySpec {
+        alias: set(&f.alias).map(str::to_owned),
+        team_id: team,
+        models: (!models.is_empty()).then_some(models),
+        max_budget,
+        budget_duration: set(&f.budget_duration).map(str::to_owned),
+        rpm_limit: whole("rpm_limit", &f.rpm_limit)?,
+        tpm_limit: whole("tpm_limit", &f.tpm_limit)?,
+        expires_at,
+        ..KeySpec::default()
+    })
+}
+
+fn key_target(key: &VirtualKey) -> Target {
+    Target::Key {
+        team: key.team_id,
+        owner: key.user_id,
+    }
+}
+
+/// The key, when the actor may read it; `NotFound` otherwise, the same answer as an id that
+/// does not exist, so ids cannot be probed.
+async fn readable(store: &dyn Store, who: &Principal, id: KeyId) -> Result<VirtualKey, AppError> {
+    let key = store.get_key(id).await?;
+    if who.actor.allows(Action::ReadKeys, key_target(&key)) {
+        Ok(key)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// The key, when the actor may change it: `NotFound` when they may not even read it,
+/// `Forbidden` when they may read but not change it (a viewer).
+pub async fn may_manage(
+    store: &dyn Store,
+    who: &Principal,
+    id: KeyId,
+) -> Result<VirtualKey, AppError> {
+    let key = readable(store, who, id).await?;
+    who.actor.authorize(Action::ManageKeys, key_target(&key))?;
+    Ok(key)
+}
+
+/// Creates a key. Rules besides each field's own ([`KeySpec::validate`]):
+/// - someone who is not an admin makes keys in a team (a key outside any team is an admin's),
+///   and a member's key is their own: the owner defaults to them;
+/// - the owner of a team's key is a member of that team;
+/// - a team admin's or member's key stays within the team's own budget and limits.
+pub async fn create_key(
+    store: &dyn Store,
+    who: &Principal,
+    spec: KeySpec,
+    now: Timestamp,
+) -> Result<CreatedKey, AppError> {
+    let mut spec = spec.validate(now)?;
+    let admin = who.actor.role == GlobalRole::Admin;
+    if !admin && spec.user_id.is_none() {
+        spec.user_id = who.actor.user_id;
+    }
+    who.actor.authorize(
+        Action::ManageKeys,
+        Target::Key {
+            team: spec.team_id,
+            owner: spec.user_id,
+        },
+    )?;
+    if let Some(team_id) = spec.team_id {
+        let team = match store.get_team(team_id).await {
+            Err(tollgate_store::Error::NotFound) => {
+                return Err(AppError::invalid("team_id", "no such team"));
+            }
+            other => other?,
+        };
+        if !admin {
+            spec.within_team(&team)?;
+        }
+        if let Some(owner) = spec.user_id {
+            let members = store.list_team_members(team_id).await?;
+            if !members.iter().any(|m| m.user_id == owner) {
+                return Err(AppError::invalid(
+                    "user_id",
+                    "the owner is not a member of the team",
+                ));
+            }
+        }
+    }
+    if let Some(owner) = spec.user_id
+        && let Err(tollgate_store::Error::NotFound) = store.get_user(owner).await
+    {
+        return Err(AppError::invalid("user_id", "no such user"));
+    }
+    let secret = generate_key();
+    let (key_prefix, key_suffix) = display_parts(&secret);
+    let metadata = spec
+        .metadata
+        .as_ref()
+        .map(|m| serde_json::Value::Object(m.clone()).to_string());
+    let key = store
+        .create_key(&NewKey {
+            alias: spec.alias,
+            team_id: spec.team_id,
+            user_id: spec.user_id,
+            allowed_models: spec.models,
+            allowed_instances: spec.instances,
+            max_budget: spec.max_budget,
+            budget_duration: spec.budget_duration,
+            soft_budget: spec.soft_budget,
+            rpm_limit: spec.rpm_limit,
+            tpm_limit: spec.tpm_limit,
+            max_parallel: spec.max_parallel,
+            expires_at: spec.expires_at,
+            metadata,
+            store_prompts: spec.store_prompts,
+            ..NewKey::new(
+                KeyId::new(),
+                hash_secret(&secret),
+                key_prefix,
+                key_suffix,
+                now,
+            )
+        })
+        .await?;
+    store.bump_config_revision().await?;
+    audit(store, who, "key.create", &key, None, Some(&key)).await?;
+    Ok(CreatedKey { key, secret })
+}
+
+/// The id of a key named by its id or by its secret (LiteLLM's scripts name keys by their
+/// secret). Neither shape, or no such key: `NotFound`.
+pub async fn resolve(store: &dyn Store, reference: &str) -> Result<KeyId, AppError> {
+    let reference = reference.trim();
+    if let Ok(id) = reference.parse::<KeyId>() {
+        return Ok(id);
+    }
+    if tollgate_domain::keys::is_key_shaped(reference) {
+        return Ok(store.get_key_by_hash(&hash_secret(reference)).await?.id);
+    }
+    Err(AppError::NotFound)
+}
+
+/// One key, when the actor may read it.
+pub async fn get_key(
+    store: &dyn Store,
+    who: &Principal,
+    id: KeyId,
+) -> Result<VirtualKey, AppError> {
+    readable(store, who, id).await
+}
+
+/// Keys newest first. Admins and viewers read any; a team admin reads their team's (name the
+/// team); anyone else reads their own (with no team or user named, or naming themselves).
+pub async fn list_keys(
+    store: &dyn Store,
+    who: &Principal,
+    filter: KeyFilter,
+) -> Result<KeyPage, AppError> {
+    let limit = filter.limit.unwrap_or(50);
+    if !(1..=MAX_KEYS_PAGE).contains(&limit) {
+        return Err(AppError::invalid("limit", format!("1 to {MAX_KEYS_PAGE}")));
+    }
+    if filter
+        .search
+        .as_ref()
+        .is_some_and(|s| s.chars().count() > 200)
+    {
+        return Err(AppError::invalid("search", "at most 200 characters"));
+    }
+    let mut query = KeyQuery {
+        limit: limit + 1,
+        after: filter.after,
+        team: filter.team,
+        user: filter.user,
+        blocked: filter.blocked,
+        search: filter.search,
+    };
+    let everything = who.actor.allows(Action::ReadKeys, Target::Global);
+    if !everything {
+        match (query.team, query.user) {
+            (Some(team), _) if who.actor.allows(Action::ReadKeys, Target::Team(team)) => {}
+            (_, None) => query.user = who.actor.user_id,
+            (_, Some(u)) if Some(u) == who.actor.user_id => {}
+            _ => return Err(AppError::Forbidden),
+        }
+        if query.user.is_none() && query.team.is_none() {
+            return Err(AppError::Forbidden);
+        }
+    }
+    let mut keys = store.find_keys(&query).await?;
+    let next = if keys.len() > limit as usize {
+        keys.truncate(limit as usize);
+        keys.last().map(|k| k.id)
+    } else {
+        None
+    };
+    // A member listing "their" keys of a team reads only the ones they may read.
+    keys.retain(|k| who.actor.allows(Action::ReadKeys, key_target(k)));
+    Ok(KeyPage {
+        keys,
+        next,
+        now: Timestamp::now(),
+    })
+}
+
+/// Blocks or unblocks a key: the gateways refuse it within their change-feed delay.
+pub async fn set_blocked(
+    store: &dyn Store,
+    who: &Principal,
+    id: KeyId,
+    blocked: bool,
+) -> Result<VirtualKey, AppError> {
+    let before = may_manage(store, who, id).await?;
+    let key = store.set_key_blocked(id, blocked, Timestamp::now()).await?;
+    store.bump_config_revision().await?;
+    let action = if blocked { "key.block" } else { "key.unblock" };
+    audit(store, who, action, &key, Some(&before), Some(&key)).await?;
+    Ok(key)
+}
+
+/// Deletes a key; its spend history stays.
+pub async fn delete_key(store: &dyn Store, who: &Principal, id: KeyId) -> Result<(), AppError> {
+    let before = may_manage(store, who, id).await?;
+    store.delete_key(id).await?;
+    store.bump_config_revision().await?;
+    audit(store, who, "key.delete", &before, Some(&before), None).await
+}
+
+async fn audit(
+    store: &dyn Store,
+    who: &Principal,
+    action: &str,
+    key: &VirtualKey,
+    before: Option<&VirtualKey>,
+    after: Option<&VirtualKey>,
+) -> Result<(), AppError> {
+    // A key row holds no secret: only its hash's display parts.
+    let json = |k: &VirtualKey| serde_json::to_value(k).unwrap_or_default();
+    record(
+        store,
+        who,
+        Change {
+            action,
+            object_type: "key",
+            object_id: Some(key.id.to_string()),
+            before: before.map(json),
+            after: after.map(json),
+        },
+    )
+    .await
+}
