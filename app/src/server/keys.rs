@@ -12,7 +12,7 @@ use tollgate_domain::key_spec::{CreatedKey, KeyFilter, KeyPage, KeySpec, MAX_KEY
 use tollgate_domain::keys::{display_parts, generate_key, hash_secret};
 use tollgate_domain::model::VirtualKey;
 use tollgate_domain::{Action, KeyId, Micros, Target, Timestamp};
-use tollgate_store::{KeyQuery, NewKey, Store};
+use tollgate_store::{KeyQuery, KeySettings, NewKey, Store};
 
 /// Reads the form into a [`KeySpec`], naming the field of any value that does not parse (the
 /// rules on the values are [`KeySpec::validate`]'s).
@@ -255,6 +255,97 @@ pub async fn list_keys(
         next,
         now: Timestamp::now(),
     })
+}
+
+/// A key's settings as a [`KeySpec`], the starting point of an edit.
+fn spec_of(key: &VirtualKey) -> KeySpec {
+    KeySpec {
+        alias: key.alias.clone(),
+        team_id: key.team_id,
+        user_id: key.user_id,
+        models: key.allowed_models.clone(),
+        instances: key.allowed_instances.clone(),
+        max_budget: key.max_budget,
+        budget_duration: key.budget_duration.clone(),
+        soft_budget: key.soft_budget,
+        rpm_limit: key.rpm_limit,
+        tpm_limit: key.tpm_limit,
+        max_parallel: key.max_parallel,
+        expires_at: key.expires_at,
+        metadata: key
+            .metadata
+            .as_deref()
+            .and_then(|m| serde_json::from_str(m).ok()),
+        store_prompts: key.store_prompts,
+    }
+}
+
+/// Changes a key's settings: `changes` holds [`KeySpec`] fields to set (`null` clears one);
+/// the others keep their value. The same rules as [`create_key`] apply, and a key keeps its team
+/// and owner. With `version` (the one the editor read), a save made by someone else since is
+/// refused with `Conflict` ("changed since you opened it") instead of being overwritten;
+/// without it, the version just read is used (LiteLLM's `/key/update` has none).
+pub async fn update_key(
+    store: &dyn Store,
+    who: &Principal,
+    id: KeyId,
+    changes: serde_json::Map<String, serde_json::Value>,
+    version: Option<i64>,
+    now: Timestamp,
+) -> Result<VirtualKey, AppError> {
+    let before = may_manage(store, who, id).await?;
+    let mut merged = match serde_json::to_value(spec_of(&before)) {
+        Ok(serde_json::Value::Object(m)) => m,
+        _ => return Err(AppError::Internal),
+    };
+    merged.extend(changes);
+    let mut spec: KeySpec = serde_json::from_value(serde_json::Value::Object(merged))
+        .map_err(|e| AppError::invalid("settings", e.to_string()))?;
+    if spec.team_id != before.team_id {
+        return Err(AppError::invalid(
+            "team_id",
+            "a key keeps its team: make a new key",
+        ));
+    }
+    if spec.user_id != before.user_id {
+        return Err(AppError::invalid(
+            "user_id",
+            "a key keeps its owner: make a new key",
+        ));
+    }
+    // An expiry already passed may stay as it is; a new one must be in the future.
+    let kept_expiry = (spec.expires_at == before.expires_at)
+        .then(|| spec.expires_at.take())
+        .flatten();
+    let mut spec = spec.validate(now)?;
+    spec.expires_at = spec.expires_at.or(kept_expiry);
+    if who.actor.role != GlobalRole::Admin
+        && let Some(team_id) = spec.team_id
+    {
+        spec.within_team(&store.get_team(team_id).await?)?;
+    }
+    let settings = KeySettings {
+        alias: spec.alias,
+        allowed_models: spec.models,
+        allowed_instances: spec.instances,
+        max_budget: spec.max_budget,
+        budget_duration: spec.budget_duration,
+        soft_budget: spec.soft_budget,
+        rpm_limit: spec.rpm_limit,
+        tpm_limit: spec.tpm_limit,
+        max_parallel: spec.max_parallel,
+        expires_at: spec.expires_at,
+        metadata: spec
+            .metadata
+            .map(|m| serde_json::Value::Object(m).to_string()),
+        store_prompts: spec.store_prompts,
+    };
+    let key = store
+        .update_key(id, &settings, version.unwrap_or(before.version), now)
+        .await?;
+    store.bump_config_revision().await?;
+    audit(store, who, "key.update", &key, Some(&before), Some(&key)).await?;
+    Ok(key)
 }
 
 /// Blocks or unblocks a key: the gateways refuse it within their change-feed delay.

@@ -6,8 +6,9 @@ use crate::spend_types::{
     SpendWrite, WindowSpend,
 };
 use crate::types::{
-    AuditQuery, Backend, CredentialSecret, GatewayNode, KeyQuery, KeyRecord, NewCredential, NewKey,
-    NewSession, NewTeam, NewUser, Page, Readiness, SessionWithUser, UserAuth,
+    AuditQuery, Backend, CredentialSecret, GatewayNode, KeyQuery, KeyRecord, KeySettings,
+    NewCredential, NewKey, NewSession, NewTeam, NewUser, Page, Readiness, SessionWithUser,
+    UserAuth,
 };
 use async_trait::async_trait;
 use tokio::sync::broadcast;
@@ -129,6 +130,15 @@ pub trait Store: Send + Sync + 'static {
     /// Keys matching `query`, newest first (id descending), at most `query.limit`: keyset
     /// pagination, as cheap on the last page as on the first.
     async fn find_keys(&self, query: &KeyQuery) -> Result<Vec<VirtualKey>>;
+    /// Replaces a key's settings if its `version` is still `version`, bumping it; returns it as
+    /// now stored. `Conflict` when someone saved it since, `NotFound` when it is gone.
+    async fn update_key(
+        &self,
+        id: KeyId,
+        settings: &KeySettings,
+        version: i64,
+        now: Timestamp,
+    ) -> Result<VirtualKey>;
     /// Blocks or unblocks a key, bumping its `version`; returns it as now stored.
     async fn set_key_blocked(&self, id: KeyId, blocked: bool, now: Timestamp)
     -> Result<VirtualKey>;

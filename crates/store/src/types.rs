@@ -180,6 +180,35 @@ pub struct NewTeam {
     pub now: Timestamp,
 }
 
+/// A key's settings that an edit replaces (its team, owner, secret and spend stay).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeySettings {
+    /// A name for people.
+    pub alias: Option<String>,
+    /// Model names or patterns; `None`: no restriction of its own.
+    pub allowed_models: Option<Vec<String>>,
+    /// Instance names; `None`: every instance.
+    pub allowed_instances: Option<Vec<String>>,
+    /// Spend limit per budget window.
+    pub max_budget: Option<Micros>,
+    /// The budget window; `None`: never resets.
+    pub budget_duration: Option<String>,
+    /// Spend at which owners are warned.
+    pub soft_budget: Option<Micros>,
+    /// Requests per minute.
+    pub rpm_limit: Option<i64>,
+    /// Tokens per minute.
+    pub tpm_limit: Option<i64>,
+    /// Requests in flight at once.
+    pub max_parallel: Option<i64>,
+    /// When it stops working.
+    pub expires_at: Option<Timestamp>,
+    /// A JSON object, kept verbatim.
+    pub metadata: Option<String>,
+    /// Its prompts and completions are stored.
+    pub store_prompts: bool,
+}
+
 /// A filter on the key list, read newest first (by id: ids are UUID v7, so by creation).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KeyQuery {

@@ -35,6 +35,8 @@ pub enum ApiError {
     Unauthenticated,
     Forbidden,
     BadRequest(String),
+    /// The object changed since the caller read it (or a unique name is taken).
+    Conflict(String),
     NotFound,
     Unavailable,
     Internal,
@@ -46,6 +48,7 @@ impl ApiError {
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -57,6 +60,7 @@ impl ApiError {
             ApiError::Unauthenticated => "authentication_error",
             ApiError::Forbidden => "permission_error",
             ApiError::BadRequest(_) => "invalid_request_error",
+            ApiError::Conflict(_) => "conflict_error",
             ApiError::NotFound => "not_found_error",
             ApiError::Unavailable => "service_unavailable",
             ApiError::Internal => "internal_error",
@@ -69,7 +73,7 @@ impl ApiError {
                 "Send the master key as `Authorization: Bearer ...`, or sign in.".into()
             }
             ApiError::Forbidden => "You do not have permission to do this.".into(),
-            ApiError::BadRequest(m) => m.clone(),
+            ApiError::BadRequest(m) | ApiError::Conflict(m) => m.clone(),
             ApiError::NotFound => "No such endpoint or object.".into(),
             ApiError::Unavailable => "The database is unavailable right now.".into(),
             ApiError::Internal => "Internal error; it has been logged.".into(),
@@ -93,7 +97,7 @@ impl From<tollgate_store::Error> for ApiError {
     fn from(e: tollgate_store::Error) -> Self {
         match e {
             tollgate_store::Error::NotFound => ApiError::NotFound,
-            tollgate_store::Error::Conflict(m) => ApiError::BadRequest(m),
+            tollgate_store::Error::Conflict(m) => ApiError::Conflict(m),
             tollgate_store::Error::Unavailable(_) => ApiError::Unavailable,
             other => {
                 tracing::error!(error = ?other, "store error in the admin API");
@@ -116,7 +120,7 @@ impl From<tollgate_app::error::AppError> for ApiError {
             E::Unauthenticated => ApiError::Unauthenticated,
             E::Forbidden | E::CrossSite => ApiError::Forbidden,
             E::Invalid(f) => ApiError::BadRequest(format!("{}: {}", f.field, f.message)),
-            E::Conflict(m) => ApiError::BadRequest(m),
+            E::Conflict(m) => ApiError::Conflict(m),
             E::NotFound => ApiError::NotFound,
             E::Unavailable => ApiError::Unavailable,
             E::BadCredentials | E::TooManyAttempts(_) | E::Transport(_) | E::Internal => {

@@ -732,11 +732,13 @@ async fn litellm_key_endpoints_keep_scripts_working() {
         ("/api/v1/keys", "get"),
         ("/api/v1/keys", "post"),
         ("/api/v1/keys/{id}", "get"),
+        ("/api/v1/keys/{id}", "patch"),
         ("/api/v1/keys/{id}", "delete"),
         ("/api/v1/keys/{id}/block", "post"),
         ("/api/v1/keys/{id}/unblock", "post"),
         ("/key/generate", "post"),
         ("/key/info", "get"),
+        ("/key/update", "post"),
         ("/key/list", "get"),
         ("/key/delete", "post"),
         ("/key/block", "post"),
@@ -744,4 +746,166 @@ async fn litellm_key_endpoints_keep_scripts_working() {
     ] {
         assert!(doc["paths"][path][method].is_object(), "{method} {path}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_keeps_the_rules_and_a_stale_save_is_refused() {
+    let w = world().await;
+    let id = w.members_key().await;
+    let path = format!("/api/v1/keys/{id}");
+    let (_, read) = w.call(Who::Member, Method::GET, &path, None).await;
+    let version = read["data"]["version"].as_i64().unwrap();
+
+    // Two editors read the same version; the first save wins, the second is refused.
+    let first = json!({"version": version, "alias": "renamed", "rpm_limit": 30});
+    let (status, saved) = w.call(Who::Member, Method::PATCH, &path, Some(first)).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(saved["data"]["alias"], "renamed");
+    assert_eq!(saved["data"]["rpm_limit"], 30);
+    assert_eq!(saved["data"]["version"], version + 1);
+    let second = json!({"version": version, "alias": "overwritten"});
+    let (status, refused) = w
+        .call(Who::TeamAdmin, Method::PATCH, &path, Some(second))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("changed since you opened it")
+    );
+    let (_, now) = w.call(Who::Master, Method::GET, &path, None).await;
+    assert_eq!(now["data"]["alias"], "renamed", "the first save stands");
+
+    // null clears a setting; the others keep theirs.
+    let version = now["data"]["version"].as_i64().unwrap();
+    let (status, cleared) = w
+        .call(
+            Who::Master,
+            Method::PATCH,
+            &path,
+            Some(json!({"version": version, "rpm_limit": null})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{cleared}");
+    assert_eq!(cleared["data"]["rpm_limit"], Value::Null);
+    assert_eq!(cleared["data"]["alias"], "renamed");
+    let version = cleared["data"]["version"].as_i64().unwrap();
+
+    // Refused, with the field named and nothing changed.
+    for (who, body, status, named) in [
+        (
+            Who::Master,
+            json!({"alias": "no version"}),
+            StatusCode::BAD_REQUEST,
+            "version",
+        ),
+        (
+            Who::Master,
+            json!({"version": version, "team_id": w.other_team}),
+            StatusCode::BAD_REQUEST,
+            "team_id",
+        ),
+        (
+            Who::Master,
+            json!({"version": version, "user_id": null}),
+            StatusCode::BAD_REQUEST,
+            "user_id",
+        ),
+        (
+            Who::Master,
+            json!({"version": version, "max_budgt": 1}),
+            StatusCode::BAD_REQUEST,
+            "max_budgt",
+        ),
+        (
+            Who::Master,
+            json!({"version": version, "tpm_limit": -1}),
+            StatusCode::BAD_REQUEST,
+            "tpm_limit",
+        ),
+        (
+            Who::Member,
+            json!({"version": version, "max_budget": 20_000_000}),
+            StatusCode::BAD_REQUEST,
+            "max_budget",
+        ),
+        (
+            Who::Viewer,
+            json!({"version": version, "alias": "x"}),
+            StatusCode::FORBIDDEN,
+            "",
+        ),
+        (
+            Who::Outsider,
+            json!({"version": version, "alias": "x"}),
+            StatusCode::NOT_FOUND,
+            "",
+        ),
+        (
+            Who::SignedOut,
+            json!({"version": version, "alias": "x"}),
+            StatusCode::UNAUTHORIZED,
+            "",
+        ),
+    ] {
+        let (got, answer) = w.call(who, Method::PATCH, &path, Some(body.clone())).await;
+        assert_eq!(got, status, "{who:?} {body}: {answer}");
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(named),
+            "{answer}"
+        );
+    }
+    let (_, same) = w.call(Who::Master, Method::GET, &path, None).await;
+    assert_eq!(same["data"], cleared["data"], "nothing changed");
+
+    // LiteLLM's /key/update: its names, dollars, no version (the last save wins).
+    let (status, updated) = w
+        .call(
+            Who::Master,
+            Method::POST,
+            "/key/update",
+            Some(json!({"key": id, "key_alias": "via litellm", "max_budget": 2.5, "max_parallel_requests": 2})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(updated["key_alias"], "via litellm");
+    assert_eq!(updated["max_budget"], 2.5);
+    assert_eq!(updated["max_parallel_requests"], 2);
+    let (status, answer) = w
+        .call(
+            Who::Master,
+            Method::POST,
+            "/key/update",
+            Some(json!({"key": id, "allowed_routes": []})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("allowed_routes")
+    );
+
+    // Every edit is in the audit log with the value before and after.
+    let audit =
+        w.s.store
+            .list_audit(&tollgate_store::AuditQuery {
+                limit: 50,
+                action_prefix: Some("key.update".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    assert_eq!(audit.len(), 3, "{audit:?}");
+    assert!(
+        audit
+            .iter()
+            .all(|e| e.before.is_some() && e.after.is_some())
+    );
+    assert!(audit[0].after.as_deref().unwrap().contains("via litellm"));
 }

@@ -153,6 +153,52 @@ macro_rules! key_ops {
                 .collect()
         }
 
+        pub(crate) async fn update_key(
+            pool: &sqlx::Pool<Db>,
+            id: tollgate_domain::KeyId,
+            k: &$crate::KeySettings,
+            version: i64,
+            now: tollgate_domain::Timestamp,
+        ) -> $crate::Result<tollgate_domain::model::VirtualKey> {
+            let row = sqlx::query(concat!(
+                "UPDATE virtual_keys SET alias = $3, allowed_models = $4, allowed_instances = $5, \
+                 max_budget = $6, budget_duration = $7, soft_budget = $8, rpm_limit = $9, \
+                 tpm_limit = $10, max_parallel = $11, expires_at = $12, metadata = $13, \
+                 store_prompts = $14, updated_at = $15, version = version + 1 \
+                 WHERE id = $1 AND version = $2 RETURNING ",
+                $crate::rows::key_cols!()
+            ))
+            .bind(id_arg(id.0))
+            .bind(version)
+            .bind(k.alias.as_deref())
+            .bind(k.allowed_models.as_ref().map(sqlx::types::Json))
+            .bind(k.allowed_instances.as_ref().map(sqlx::types::Json))
+            .bind(k.max_budget.map(|m| m.0))
+            .bind(k.budget_duration.as_deref())
+            .bind(k.soft_budget.map(|m| m.0))
+            .bind(k.rpm_limit)
+            .bind(k.tpm_limit)
+            .bind(k.max_parallel)
+            .bind(k.expires_at.map(|t| t.0))
+            .bind(k.metadata.as_deref())
+            .bind(k.store_prompts)
+            .bind(now.0)
+            .fetch_optional(pool)
+            .await
+            .map_err($crate::Error::db)?;
+            match row {
+                Some(row) => $crate::rows::key(&row),
+                // Gone, or saved by someone else since `version` was read.
+                None => match get_key(pool, id).await {
+                    Ok(_) => Err($crate::Error::Conflict(
+                        "this key changed since you opened it: reload it and make your change again"
+                            .to_owned(),
+                    )),
+                    Err(e) => Err(e),
+                },
+            }
+        }
+
         /// Sets one of a key's flags with `sql` (`$1` the id, `$2` the value, `$3` the time),
         /// bumping its `version`; returns the key as now stored.
         async fn set_key_flag(

@@ -328,6 +328,15 @@ macro_rules! impl_store {
             ) -> $crate::Result<Vec<tollgate_domain::model::VirtualKey>> {
                 $ops::list_keys(&self.pool, page).await
             }
+            async fn update_key(
+                &self,
+                id: tollgate_domain::KeyId,
+                settings: &$crate::KeySettings,
+                version: i64,
+                now: tollgate_domain::Timestamp,
+            ) -> $crate::Result<tollgate_domain::model::VirtualKey> {
+                $ops::update_key(&self.pool, id, settings, version, now).await
+            }
             async fn find_keys(
                 &self,
                 query: &$crate::KeyQuery,

@@ -3,7 +3,7 @@
 use crate::harness::{T0, assert_safe, both, new_key, team, user};
 use std::sync::Arc;
 use tollgate_domain::{KeyId, Micros, TeamId, Timestamp, UserId};
-use tollgate_store::{Error, KeyQuery, NewKey, Page, Store};
+use tollgate_store::{Error, KeyQuery, KeySettings, NewKey, Page, Store};
 
 async fn create_get_and_list(store: Arc<dyn Store>) {
     let ana = user(store.as_ref(), "ana@example.com").await;
@@ -306,7 +306,66 @@ async fn find_keys_filters_and_pages(store: Arc<dyn Store>) {
     ));
 }
 
+/// An edit replaces the settings only while the version is the one read.
+async fn update_key_checks_the_version(store: Arc<dyn Store>) {
+    let platform = team(store.as_ref(), "Platform").await;
+    let made = store
+        .create_key(&NewKey {
+            alias: Some("before".to_owned()),
+            team_id: Some(platform),
+            rpm_limit: Some(10),
+            ..new_key("edit-1")
+        })
+        .await
+        .unwrap();
+    let settings = KeySettings {
+        alias: Some("after".to_owned()),
+        allowed_models: Some(vec!["gpt-4o".to_owned()]),
+        max_budget: Some(Micros(7_000_000)),
+        budget_duration: Some("7d".to_owned()),
+        rpm_limit: None,
+        metadata: Some(r#"{"ticket":"OPS-2"}"#.to_owned()),
+        store_prompts: true,
+        ..KeySettings::default()
+    };
+    let later = Timestamp(T0.0 + 1_000);
+    let edited = store
+        .update_key(made.id, &settings, made.version, later)
+        .await
+        .unwrap();
+    assert_eq!(edited.version, made.version + 1);
+    assert_eq!(edited.alias.as_deref(), Some("after"));
+    assert_eq!(edited.allowed_models, settings.allowed_models);
+    assert_eq!(
+        (edited.max_budget, edited.rpm_limit),
+        (Some(Micros(7_000_000)), None)
+    );
+    assert_eq!(edited.metadata, settings.metadata);
+    assert!(edited.store_prompts);
+    assert_eq!((edited.team_id, edited.updated_at), (Some(platform), later));
+    assert_eq!(store.get_key(made.id).await.unwrap(), edited);
+    // A second save from the same read is refused and changes nothing.
+    let stale = KeySettings {
+        alias: Some("lost".to_owned()),
+        ..KeySettings::default()
+    };
+    let e = store
+        .update_key(made.id, &stale, made.version, later)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Conflict(m) if m.contains("changed since")),
+        "{e:?}"
+    );
+    assert_eq!(store.get_key(made.id).await.unwrap(), edited);
+    assert!(matches!(
+        store.update_key(KeyId::new(), &stale, 0, later).await,
+        Err(Error::NotFound)
+    ));
+}
+
 both!(
+    update_key_checks_the_version,
     find_keys_filters_and_pages,
     create_get_and_list,
     empty_allow_list_is_not_none,

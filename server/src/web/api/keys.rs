@@ -25,12 +25,13 @@ use tollgate_domain::{KeyId, Micros, TeamId, Timestamp, UserId};
 pub fn routes() -> Router<PortalState> {
     Router::new()
         .route("/api/v1/keys", get(list).post(create))
-        .route("/api/v1/keys/{id}", get(info).delete(delete))
+        .route("/api/v1/keys/{id}", get(info).patch(edit).delete(delete))
         .route("/api/v1/keys/{id}/block", post(block))
         .route("/api/v1/keys/{id}/unblock", post(unblock))
         .route("/key/generate", post(litellm_generate))
         .route("/key/info", get(litellm_info))
         .route("/key/list", get(litellm_list))
+        .route("/key/update", post(litellm_update))
         .route("/key/delete", post(litellm_delete))
         .route("/key/block", post(litellm_block))
         .route("/key/unblock", post(litellm_unblock))
@@ -110,6 +111,37 @@ async fn info(
     Ok(Json(json!({ "data": key })))
 }
 
+/// `PATCH /api/v1/keys/{id}`: `version` (the one read) and the fields to change.
+async fn edit(
+    State(state): State<PortalState>,
+    p: Option<Extension<Principal>>,
+    Path(id): Path<String>,
+    b: Result<Json<serde_json::Map<String, Value>>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let who = principal(p)?;
+    let mut changes = body(b)?;
+    let version = match changes.remove("version") {
+        Some(Value::Number(n)) if n.is_i64() => n.as_i64(),
+        _ => {
+            return Err(ApiError::BadRequest(
+                "version: send the key's `version` as you read it, so a save made since is not \
+                 overwritten"
+                    .into(),
+            ));
+        }
+    };
+    let key = keys::update_key(
+        state.store.as_ref(),
+        &who,
+        key_id(&id)?,
+        changes,
+        version,
+        Timestamp::now(),
+    )
+    .await?;
+    Ok(Json(json!({ "data": key })))
+}
+
 async fn delete(
     State(state): State<PortalState>,
     p: Option<Extension<Principal>>,
@@ -153,7 +185,7 @@ async fn switch(
 /// is how long the key lives (`30d`, `12h`, `1mo` = 30 days; none: forever). Fields LiteLLM has and Tollgate
 /// does not are refused by name rather than ignored: a script relying on one would otherwise
 /// get a key without the restriction it asked for.
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LiteLlmGenerate {
     key_alias: Option<String>,
@@ -343,6 +375,60 @@ async fn litellm_list(
         "current_page": page,
         "has_more": current.next.is_some(),
     })))
+}
+
+/// `/key/update`: the key (secret or id) and the fields to change, in LiteLLM's names (as
+/// `/key/generate` takes them); the others keep their value. LiteLLM sends no version: the
+/// last save wins, as there.
+async fn litellm_update(
+    State(state): State<PortalState>,
+    p: Option<Extension<Principal>>,
+    b: Result<Json<serde_json::Map<String, Value>>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let who = principal(p)?;
+    let mut fields = body(b)?;
+    let reference = match fields.remove("key") {
+        Some(Value::String(k)) => k,
+        _ => return Err(ApiError::BadRequest("key: the key's secret or id".into())),
+    };
+    let now = Timestamp::now();
+    let mut changes = serde_json::Map::new();
+    for (name, value) in fields {
+        let (field, value) = match name.as_str() {
+            "key_alias" => ("alias", value),
+            "models" | "budget_duration" | "rpm_limit" | "tpm_limit" | "metadata" | "team_id"
+            | "user_id" => (name.as_str(), value),
+            "max_parallel_requests" => ("max_parallel", value),
+            "max_budget" | "soft_budget" => {
+                let dollars_given = match &value {
+                    Value::Null => None,
+                    Value::Number(n) => n.as_f64(),
+                    _ => return Err(ApiError::BadRequest(format!("{name}: a number of dollars"))),
+                };
+                let micros = dollars(&name, dollars_given)?;
+                (name.as_str(), json!(micros.map(|m| m.0)))
+            }
+            "duration" => {
+                let expires = LiteLlmGenerate {
+                    duration: value.as_str().map(str::to_owned),
+                    ..LiteLlmGenerate::default()
+                }
+                .spec(now)?
+                .expires_at;
+                ("expires_at", json!(expires))
+            }
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "{other}: not a field Tollgate's keys have"
+                )));
+            }
+        };
+        changes.insert(field.to_owned(), value);
+    }
+    let store = state.store.as_ref();
+    let id = keys::resolve(store, &reference).await?;
+    let key = keys::update_key(store, &who, id, changes, None, now).await?;
+    Ok(Json(litellm_key(&key)))
 }
 
 #[derive(Deserialize)]
