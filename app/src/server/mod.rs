@@ -9,6 +9,7 @@ pub mod csrf;
 pub mod instances;
 pub mod keys;
 pub mod passwords;
+pub mod people;
 pub mod principal;
 pub mod throttle;
 

@@ -4,6 +4,7 @@
 //! and `/api/v1/logs` (module [`spend`]) the analytics. `/api/v1/openapi.json` describes it all.
 
 mod keys;
+mod people;
 mod spend;
 
 use axum::extract::{Query, Request, State};
@@ -25,6 +26,7 @@ pub fn router(state: PortalState) -> Router {
         .route("/api/v1/openapi.json", get(get_openapi))
         .merge(spend::routes())
         .merge(keys::routes())
+        .merge(people::routes())
         .route("/api/v1/{*rest}", axum::routing::any(not_found))
         .with_state(state)
 }

@@ -739,6 +739,8 @@ async fn litellm_key_endpoints_keep_scripts_working() {
         ("/key/generate", "post"),
         ("/key/info", "get"),
         ("/key/update", "post"),
+        ("/team/new", "post"),
+        ("/user/new", "post"),
         ("/key/list", "get"),
         ("/key/delete", "post"),
         ("/key/block", "post"),
@@ -908,4 +910,182 @@ async fn an_edit_keeps_the_rules_and_a_stale_save_is_refused() {
             .all(|e| e.before.is_some() && e.after.is_some())
     );
     assert!(audit[0].after.as_deref().unwrap().contains("via litellm"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn litellm_team_and_user_new_are_for_admins() {
+    use StatusCode as S;
+    let w = world().await;
+    let team_body = json!({"team_alias": "Platform", "max_budget": 100, "budget_duration": "30d", "rpm_limit": 600});
+    for (who, status) in [
+        (Who::Viewer, S::FORBIDDEN),
+        (Who::TeamAdmin, S::FORBIDDEN),
+        (Who::Member, S::FORBIDDEN),
+        (Who::SignedOut, S::UNAUTHORIZED),
+    ] {
+        let (got, _) = w
+            .call(who, Method::POST, "/team/new", Some(team_body.clone()))
+            .await;
+        assert_eq!(got, status, "{who:?}");
+    }
+    let (status, team) = w
+        .call(
+            Who::Master,
+            Method::POST,
+            "/team/new",
+            Some(team_body.clone()),
+        )
+        .await;
+    assert_eq!(status, S::OK, "{team}");
+    assert_eq!(
+        (&team["team_alias"], &team["max_budget"], &team["rpm_limit"]),
+        (&json!("Platform"), &json!(100.0), &json!(600))
+    );
+    let team_id: TeamId = team["team_id"].as_str().unwrap().parse().unwrap();
+    let stored = w.s.store.get_team(team_id).await.unwrap();
+    assert_eq!(
+        (stored.max_budget, stored.budget_duration.as_deref()),
+        (Some(Micros(100_000_000)), Some("30d"))
+    );
+    for (body, status, named) in [
+        (team_body.clone(), S::CONFLICT, ""),
+        (
+            json!({"team_alias": "X", "members_with_roles": []}),
+            S::BAD_REQUEST,
+            "members_with_roles",
+        ),
+        (
+            json!({"team_alias": "Y", "rpm_limit": -1}),
+            S::BAD_REQUEST,
+            "rpm_limit",
+        ),
+        (
+            json!({"team_alias": "Z", "budget_duration": "soon"}),
+            S::BAD_REQUEST,
+            "budget_duration",
+        ),
+        (json!({"team_alias": "  "}), S::BAD_REQUEST, "team_alias"),
+    ] {
+        let (got, answer) = w
+            .call(Who::Master, Method::POST, "/team/new", Some(body.clone()))
+            .await;
+        assert_eq!(got, status, "{body}: {answer}");
+        assert!(
+            answer["error"]["message"].as_str().unwrap().contains(named),
+            "{answer}"
+        );
+    }
+    assert_eq!(
+        w.s.store
+            .list_teams(&tollgate_store::Page::first(100))
+            .await
+            .unwrap()
+            .len(),
+        3,
+        "Search, Ads, Platform"
+    );
+
+    // A user, a member of the new team, with a one-time password.
+    let users_before = w.s.store.count_users().await.unwrap();
+    for (body, named) in [
+        (json!({"user_email": "not an email"}), "user_email"),
+        (
+            json!({"user_email": "a@example.com", "user_role": "root"}),
+            "user_role",
+        ),
+        (
+            json!({"user_email": "a@example.com", "team_id": TeamId::new()}),
+            "team_id",
+        ),
+        (
+            json!({"user_email": "a@example.com", "max_budget": 5}),
+            "max_budget",
+        ),
+    ] {
+        let (got, answer) = w
+            .call(Who::Master, Method::POST, "/user/new", Some(body.clone()))
+            .await;
+        assert_eq!(got, S::BAD_REQUEST, "{body}: {answer}");
+        assert!(
+            answer["error"]["message"].as_str().unwrap().contains(named),
+            "{answer}"
+        );
+    }
+    let (got, _) = w
+        .call(
+            Who::TeamAdmin,
+            Method::POST,
+            "/user/new",
+            Some(json!({"user_email": "b@example.com"})),
+        )
+        .await;
+    assert_eq!(got, S::FORBIDDEN);
+    assert_eq!(
+        w.s.store.count_users().await.unwrap(),
+        users_before,
+        "nothing was stored"
+    );
+    let (status, made) = w
+        .call(
+            Who::Master,
+            Method::POST,
+            "/user/new",
+            Some(json!({"user_email": "New.Person@Example.com", "team_id": team_id})),
+        )
+        .await;
+    assert_eq!(status, S::OK, "{made}");
+    assert_eq!(made["user_email"], "new.person@example.com");
+    let password = made["one_time_password"].as_str().unwrap().to_owned();
+    assert_eq!(password.len(), 20);
+    let user_id: UserId = made["user_id"].as_str().unwrap().parse().unwrap();
+    let members = w.s.store.list_team_members(team_id).await.unwrap();
+    assert_eq!(
+        members
+            .iter()
+            .map(|m| (m.user_id, m.role))
+            .collect::<Vec<_>>(),
+        vec![(user_id, TeamRole::Member)]
+    );
+    assert!(
+        w.s.store
+            .get_user(user_id)
+            .await
+            .unwrap()
+            .must_change_password
+    );
+    let browser = w.s.server.browser();
+    let signed = browser
+        .post(format!("{}/rpc/sign_in", w.s.server.base))
+        .form(&[
+            ("email", "new.person@example.com"),
+            ("password", password.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), S::OK, "the one-time password signs in");
+    let (got, _) = w
+        .call(
+            Who::Master,
+            Method::POST,
+            "/user/new",
+            Some(json!({"user_email": "new.person@example.com"})),
+        )
+        .await;
+    assert_eq!(got, S::CONFLICT, "the email is taken");
+
+    let audit =
+        w.s.store
+            .list_audit(&tollgate_store::AuditQuery {
+                limit: 50,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    assert!(audit.iter().any(|e| e.action == "team.create"));
+    let created = audit.iter().find(|e| e.action == "user.create").unwrap();
+    assert!(
+        !created.after.as_deref().unwrap().contains(&password),
+        "no password in the log"
+    );
 }

@@ -203,7 +203,7 @@ struct LiteLlmGenerate {
 }
 
 /// Dollars as LiteLLM sends them (a JSON number) to micro-dollars.
-fn dollars(field: &str, v: Option<f64>) -> Result<Option<Micros>, ApiError> {
+pub(super) fn dollars(field: &str, v: Option<f64>) -> Result<Option<Micros>, ApiError> {
     v.map(|d| {
         if !d.is_finite() || d < 0.0 {
             return Err(ApiError::BadRequest(format!(
