@@ -130,51 +130,43 @@ pub async fn create_key(
         if !admin {
             spec.within_team(&team)?;
         }
-        if let Some(owner) = spec.user_id {
-            let members = store.list_team_members(team_id).await?;
-            if !members.iter().any(|m| m.user_id == owner) {
-                return Err(AppError::invalid(
-                    "user_id",
-                    "the owner is not a member of the team",
-                ));
-            }
+        // The owner's teams, not the team's members: a handful of rows, not hundreds. A user
+        // who does not exist belongs to no team.
+        if let Some(owner) = spec.user_id
+            && !store
+                .memberships_of(owner)
+                .await?
+                .iter()
+                .any(|m| m.team_id == team_id)
+        {
+            return Err(AppError::invalid(
+                "user_id",
+                "the owner is not a member of the team",
+            ));
         }
-    }
-    if let Some(owner) = spec.user_id
+    } else if let Some(owner) = spec.user_id
         && let Err(tollgate_store::Error::NotFound) = store.get_user(owner).await
     {
         return Err(AppError::invalid("user_id", "no such user"));
     }
     let secret = generate_key();
     let (key_prefix, key_suffix) = display_parts(&secret);
-    let metadata = spec
-        .metadata
-        .as_ref()
-        .map(|m| serde_json::Value::Object(m.clone()).to_string());
+    let (team_id, user_id) = (spec.team_id, spec.user_id);
     let key = store
-        .create_key(&NewKey {
-            alias: spec.alias,
-            team_id: spec.team_id,
-            user_id: spec.user_id,
-            allowed_models: spec.models,
-            allowed_instances: spec.instances,
-            max_budget: spec.max_budget,
-            budget_duration: spec.budget_duration,
-            soft_budget: spec.soft_budget,
-            rpm_limit: spec.rpm_limit,
-            tpm_limit: spec.tpm_limit,
-            max_parallel: spec.max_parallel,
-            expires_at: spec.expires_at,
-            metadata,
-            store_prompts: spec.store_prompts,
-            ..NewKey::new(
-                KeyId::new(),
-                hash_secret(&secret),
-                key_prefix,
-                key_suffix,
-                now,
-            )
-        })
+        .create_key(
+            &NewKey {
+                team_id,
+                user_id,
+                ..NewKey::new(
+                    KeyId::new(),
+                    hash_secret(&secret),
+                    key_prefix,
+                    key_suffix,
+                    now,
+                )
+            }
+            .with_settings(settings_of(spec)),
+        )
         .await?;
     store.bump_config_revision().await?;
     audit(store, who, "key.create", &key, None, Some(&key)).await?;
@@ -257,6 +249,26 @@ pub async fn list_keys(
     })
 }
 
+/// What a checked [`KeySpec`] stores (its team and owner are set at creation only).
+fn settings_of(spec: KeySpec) -> KeySettings {
+    KeySettings {
+        alias: spec.alias,
+        allowed_models: spec.models,
+        allowed_instances: spec.instances,
+        max_budget: spec.max_budget,
+        budget_duration: spec.budget_duration,
+        soft_budget: spec.soft_budget,
+        rpm_limit: spec.rpm_limit,
+        tpm_limit: spec.tpm_limit,
+        max_parallel: spec.max_parallel,
+        expires_at: spec.expires_at,
+        metadata: spec
+            .metadata
+            .map(|m| serde_json::Value::Object(m).to_string()),
+        store_prompts: spec.store_prompts,
+    }
+}
+
 /// A key's settings as a [`KeySpec`], the starting point of an edit.
 fn spec_of(key: &VirtualKey) -> KeySpec {
     KeySpec {
@@ -324,24 +336,13 @@ pub async fn update_key(
     {
         spec.within_team(&store.get_team(team_id).await?)?;
     }
-    let settings = KeySettings {
-        alias: spec.alias,
-        allowed_models: spec.models,
-        allowed_instances: spec.instances,
-        max_budget: spec.max_budget,
-        budget_duration: spec.budget_duration,
-        soft_budget: spec.soft_budget,
-        rpm_limit: spec.rpm_limit,
-        tpm_limit: spec.tpm_limit,
-        max_parallel: spec.max_parallel,
-        expires_at: spec.expires_at,
-        metadata: spec
-            .metadata
-            .map(|m| serde_json::Value::Object(m).to_string()),
-        store_prompts: spec.store_prompts,
-    };
     let key = store
-        .update_key(id, &settings, version.unwrap_or(before.version), now)
+        .update_key(
+            id,
+            &settings_of(spec),
+            version.unwrap_or(before.version),
+            now,
+        )
         .await?;
     store.bump_config_revision().await?;
     audit(store, who, "key.update", &key, Some(&before), Some(&key)).await?;

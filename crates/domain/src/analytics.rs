@@ -669,33 +669,36 @@ pub fn assemble(query: &SpendQuery, rows: &[RollupRow]) -> SpendSeries {
     }
 }
 
+/// Every group of `query` with its totals over the range, ordered as [`assemble`] orders them,
+/// from rows summed per group (the reads of [`SpendQuery::totals_parts`]; rows of one group from
+/// several reads are added up, the first label kept). Its points are those totals in the first
+/// bucket until [`assemble_chart`] replaces them.
+pub fn group_totals(query: &SpendQuery, rows: impl IntoIterator<Item = RollupRow>) -> SpendSeries {
+    let first = query.granularity.bucket_start(query.from);
+    let rows: Vec<RollupRow> = rows
+        .into_iter()
+        .map(|r| RollupRow { bucket: first, ..r })
+        .collect();
+    assemble(query, &rows)
+}
+
 /// The series a chart of the `n` largest groups needs, from three smaller reads than every
-/// group's points: `totals`, each group's sums over the range (one row per group, from
-/// [`SpendQuery::totals_parts`]); `per_bucket`, the rows of the query without its grouping; and
-/// `points`, the rows of the `n` largest groups only. The answer equals [`assemble`] of every
-/// row followed by [`SpendSeries::fold_points_beyond`]`(n)`: every group with its totals (the
-/// table), points for the first `n`, and the rest of each bucket under group `n` ("Other").
+/// group's points: `whole`, every group with its totals ([`group_totals`]); `per_bucket`, the
+/// rows of the query without its grouping; and `points`, the rows of the `n` largest groups
+/// only. The answer equals [`assemble`] of every row followed by
+/// [`SpendSeries::fold_points_beyond`]`(n)`: every group with its totals (the table), points for
+/// the first `n`, and the rest of each bucket under group `n` ("Other").
 ///
-/// The three reads are separate statements: a request written between them can leave a bucket's
+/// The reads are separate statements: a request written between them can leave a bucket's
 /// "Other" off by that request until the next read; a bucket whose "Other" comes to no requests
 /// has no such point.
 pub fn assemble_chart(
-    query: &SpendQuery,
-    totals: &[RollupRow],
+    whole: SpendSeries,
     per_bucket: &[RollupRow],
     points: &[RollupRow],
     n: usize,
 ) -> SpendSeries {
-    // Every group, ordered as `assemble` orders them; its points (one per group) are not kept.
-    let first = query.granularity.bucket_start(query.from);
-    let totals: Vec<RollupRow> = totals
-        .iter()
-        .map(|r| RollupRow {
-            bucket: first,
-            ..r.clone()
-        })
-        .collect();
-    let whole = assemble(query, &totals);
+    let query = &whole.query;
     let ungrouped = assemble(
         &SpendQuery {
             group_by: None,
@@ -745,36 +748,10 @@ pub fn assemble_chart(
     }
     out.sort_by_key(|p| (p.bucket, p.group));
     SpendSeries {
-        query: query.clone(),
-        buckets: whole.buckets,
-        groups: whole.groups,
         points: out,
-        totals: whole.totals,
         per_bucket: ungrouped.per_bucket,
+        ..whole
     }
-}
-
-/// Sums rollup rows per group (for [`SpendQuery::totals_parts`]' reads), keeping the first
-/// label seen, in order of group.
-pub fn sum_groups(rows: impl IntoIterator<Item = RollupRow>) -> Vec<RollupRow> {
-    let mut by_group: std::collections::BTreeMap<Option<String>, RollupRow> =
-        std::collections::BTreeMap::new();
-    for row in rows {
-        match by_group.entry(row.group.clone()) {
-            std::collections::btree_map::Entry::Vacant(v) => {
-                v.insert(row);
-            }
-            std::collections::btree_map::Entry::Occupied(mut o) => {
-                let sum = o.get_mut();
-                sum.metrics.merge(&row.metrics);
-                sum.bucket = sum.bucket.min(row.bucket);
-                if sum.label.is_none() {
-                    sum.label = row.label;
-                }
-            }
-        }
-    }
-    by_group.into_values().collect()
 }
 
 /// The home page's numbers, all from the rollups.

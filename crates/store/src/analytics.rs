@@ -2,7 +2,7 @@
 
 use crate::Result;
 use crate::store::Store;
-use tollgate_domain::analytics::{SpendQuery, SpendSeries, assemble, assemble_chart, sum_groups};
+use tollgate_domain::analytics::{SpendQuery, SpendSeries, assemble, assemble_chart, group_totals};
 
 /// The series of `query` for a chart of its `n` largest groups: every group with its totals,
 /// points for the first `n`, the rest of each bucket as one more group ("Other"), the same
@@ -32,20 +32,14 @@ pub async fn spend_chart(store: &dyn Store, query: &SpendQuery, n: usize) -> Res
         store.spend_rollup(rollup, &ungrouped),
     )
     .await?;
-    let totals = sum_groups(totals.into_iter().flatten());
-    if totals.len() <= n + 1 {
+    let whole = group_totals(query, totals.into_iter().flatten());
+    if whole.groups.len() <= n + 1 {
         let mut series = assemble(query, &store.spend_rollup(rollup, query).await?);
         series.fold_points_beyond(n);
         return Ok(series);
     }
-    // The largest groups, as `assemble` orders them.
-    let ordered = assemble_chart(query, &totals, &[], &[], n);
-    let top: Vec<String> = ordered
-        .groups
-        .iter()
-        .take(n)
-        .map(|g| g.key.clone())
-        .collect();
+    // The largest groups: `group_totals` orders them as `assemble` does.
+    let top: Vec<String> = whole.groups.iter().take(n).map(|g| g.key.clone()).collect();
     let points = store.spend_rollup_of(rollup, query, &top).await?;
-    Ok(assemble_chart(query, &totals, &per_bucket, &points, n))
+    Ok(assemble_chart(whole, &per_bucket, &points, n))
 }

@@ -125,8 +125,6 @@ pub trait Store: Send + Sync + 'static {
     /// Every key not blocked, with its hash, oldest first: the gateway's cache. Expired keys are
     /// included: the gateway checks expiry at each request.
     async fn list_active_keys(&self) -> Result<Vec<KeyRecord>>;
-    /// Keys, newest first.
-    async fn list_keys(&self, page: &Page) -> Result<Vec<VirtualKey>>;
     /// Keys matching `query`, newest first (id descending), at most `query.limit`: keyset
     /// pagination, as cheap on the last page as on the first.
     async fn find_keys(&self, query: &KeyQuery) -> Result<Vec<VirtualKey>>;

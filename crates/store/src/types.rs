@@ -335,6 +335,25 @@ impl NewKey {
             now,
         }
     }
+
+    /// This key with `settings`: every field a [`KeySettings`] holds is replaced.
+    pub fn with_settings(self, s: KeySettings) -> NewKey {
+        NewKey {
+            alias: s.alias,
+            allowed_models: s.allowed_models,
+            allowed_instances: s.allowed_instances,
+            max_budget: s.max_budget,
+            budget_duration: s.budget_duration,
+            soft_budget: s.soft_budget,
+            rpm_limit: s.rpm_limit,
+            tpm_limit: s.tpm_limit,
+            max_parallel: s.max_parallel,
+            expires_at: s.expires_at,
+            metadata: s.metadata,
+            store_prompts: s.store_prompts,
+            ..self
+        }
+    }
 }
 
 /// A key with its hash, as the gateway caches it to authenticate requests.

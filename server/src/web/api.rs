@@ -140,6 +140,18 @@ async fn get_openapi() -> Response {
     ([(http::header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
+/// A JSON body, or a 400 saying what is wrong with it (the field, for a field).
+fn body<T>(b: Result<Json<T>, axum::extract::rejection::JsonRejection>) -> Result<T, ApiError> {
+    b.map(|Json(v)| v)
+        .map_err(|e| ApiError::BadRequest(e.body_text()))
+}
+
+/// Query parameters, or a 400 saying what is wrong with them.
+fn query<T>(q: Result<Query<T>, axum::extract::rejection::QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(v)| v)
+        .map_err(|e| ApiError::BadRequest(e.body_text()))
+}
+
 fn principal(p: Option<Extension<Principal>>) -> Result<Principal, ApiError> {
     p.map(|Extension(p)| p).ok_or(ApiError::Unauthenticated)
 }
@@ -176,7 +188,7 @@ async fn list_users(
     p.actor
         .authorize(Action::ReadUsers, Target::Global)
         .map_err(|_| ApiError::Forbidden)?;
-    let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let q = self::query(query)?;
     if !(1..=1000).contains(&q.limit) {
         return Err(ApiError::BadRequest("limit is 1 to 1000".into()));
     }

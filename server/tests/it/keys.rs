@@ -324,7 +324,7 @@ async fn every_role_gets_exactly_its_rights_on_keys() {
         body["data"].as_array().unwrap().len() >= 3,
         "the team admin reads the team's keys: {body}"
     );
-    let (status, _) = w
+    let (status, body) = w
         .call(
             Who::TeamAdmin,
             Method::GET,
@@ -332,7 +332,8 @@ async fn every_role_gets_exactly_its_rights_on_keys() {
             None,
         )
         .await;
-    assert_eq!(status, S::OK, "another team's keys: none of them");
+    assert_eq!(status, S::OK);
+    assert_eq!(body["data"], json!([]), "another team's keys: none of them");
     let (status, _) = w
         .call(
             Who::Member,

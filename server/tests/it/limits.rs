@@ -99,7 +99,10 @@ async fn two_gateway_processes_share_one_rpm_limit_and_one_budget() {
     let mut spend = 0;
     for _ in 0..50 {
         let keys = store
-            .list_keys(&tollgate_store::Page::first(10))
+            .find_keys(&tollgate_store::KeyQuery {
+                limit: 10,
+                ..Default::default()
+            })
             .await
             .unwrap();
         spend = keys

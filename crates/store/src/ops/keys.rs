@@ -99,18 +99,6 @@ macro_rules! key_ops {
             .collect()
         }
 
-        pub(crate) async fn list_keys(
-            pool: &sqlx::Pool<Db>,
-            page: &$crate::Page,
-        ) -> $crate::Result<Vec<tollgate_domain::model::VirtualKey>> {
-            $crate::ops::fetch_page!(
-                pool,
-                concat!("SELECT ", $crate::rows::key_cols!(), " FROM virtual_keys ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2"),
-                page,
-                $crate::rows::key
-            )
-        }
-
         pub(crate) async fn find_keys(
             pool: &sqlx::Pool<Db>,
             query: &$crate::KeyQuery,

@@ -322,12 +322,6 @@ macro_rules! impl_store {
             async fn list_active_keys(&self) -> $crate::Result<Vec<$crate::KeyRecord>> {
                 $ops::list_active_keys(&self.pool).await
             }
-            async fn list_keys(
-                &self,
-                page: &$crate::Page,
-            ) -> $crate::Result<Vec<tollgate_domain::model::VirtualKey>> {
-                $ops::list_keys(&self.pool, page).await
-            }
             async fn update_key(
                 &self,
                 id: tollgate_domain::KeyId,

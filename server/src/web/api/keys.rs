@@ -3,7 +3,7 @@
 //! answer shapes, so scripts written for LiteLLM keep working). Both call
 //! `tollgate_app::server::keys`, which holds the rules; the command line does too.
 
-use super::{ApiError, principal};
+use super::{ApiError, body, principal, query};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Json, Response};
@@ -35,16 +35,6 @@ pub fn routes() -> Router<PortalState> {
         .route("/key/delete", post(litellm_delete))
         .route("/key/block", post(litellm_block))
         .route("/key/unblock", post(litellm_unblock))
-}
-
-fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    b.map(|Json(v)| v)
-        .map_err(|e| ApiError::BadRequest(e.body_text()))
-}
-
-fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
-    q.map(|Query(v)| v)
-        .map_err(|e| ApiError::BadRequest(e.body_text()))
 }
 
 fn key_id(id: &str) -> Result<KeyId, ApiError> {

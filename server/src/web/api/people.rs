@@ -2,7 +2,7 @@
 //! written for LiteLLM; the rules are `tollgate_app::server::people`'s (admins only).
 
 use super::keys::dollars;
-use super::{ApiError, principal};
+use super::{ApiError, body, principal};
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use axum::response::Json;
@@ -38,7 +38,7 @@ async fn team_new(
     b: Result<Json<LiteLlmTeam>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let who = principal(p)?;
-    let Json(b) = b.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let b = body(b)?;
     let spec = TeamSpec {
         name: b.team_alias,
         max_budget: dollars("max_budget", b.max_budget)?,
@@ -95,7 +95,7 @@ async fn user_new(
     b: Result<Json<LiteLlmUser>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let who = principal(p)?;
-    let Json(b) = b.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let b = body(b)?;
     let global = role(b.user_role.as_deref())?;
     let made = people::create_user(
         state.store.as_ref(),

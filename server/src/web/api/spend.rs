@@ -1,7 +1,7 @@
 //! `/api/v1/spend` and `/api/v1/logs`: the spend page's and the request log's data for
 //! automation, authorized exactly like the pages (the shared `tollgate_app::server::analytics`).
 
-use super::{ApiError, principal};
+use super::{ApiError, principal, query};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
@@ -152,7 +152,7 @@ async fn get_spend(
     params: QueryResult<SpendParams>,
 ) -> Result<Response, ApiError> {
     let p = principal(p)?;
-    let Query(params) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let params = query(params)?;
     let csv = match params.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,
@@ -228,7 +228,7 @@ async fn list_logs(
     params: QueryResult<LogParams>,
 ) -> Result<Json<Value>, ApiError> {
     let p = principal(p)?;
-    let Query(params) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let params = query(params)?;
     let page = analytics::request_log(state.store.as_ref(), &p.actor, params.query()?).await?;
     Ok(Json(json!({
         "data": page.entries,
