@@ -8,7 +8,9 @@
 //   CHROMIUM            the browser (default /usr/bin/chromium)
 import { execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
+import { it } from 'node:test';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -245,4 +247,95 @@ export async function hydrated(page) {
 /** The current path of a page, without query or hash. */
 export function pathOf(page) {
   return new URL(page.url()).pathname;
+}
+
+/**
+ * Saves the page as it looks in light and in dark (`<name>-light.png`, `<name>-dark.png`): the
+ * theme is the `dark` class on <html>, as the toggle sets it; the page's own choice is restored.
+ */
+export async function screenshotThemes(page, name) {
+  const wasDark = await page.evaluate(() => document.documentElement.classList.contains('dark'));
+  for (const dark of [false, true]) {
+    await page.evaluate((d) => document.documentElement.classList.toggle('dark', d), dark);
+    await screenshot(page, `${name}-${dark ? 'dark' : 'light'}`);
+  }
+  await page.evaluate((d) => document.documentElement.classList.toggle('dark', d), wasDark);
+}
+
+/**
+ * An OpenAI chat-completions upstream in this process: model `stub-error` answers 500, a
+ * request that is not a chat completion 400, anything else a reply with `usage`.
+ * Returns { port, close() }.
+ */
+export async function startStub(usage) {
+  const server = createHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      let model = '';
+      try {
+        model = JSON.parse(body).model ?? '';
+      } catch {
+        // answered below as a bad request
+      }
+      res.setHeader('content-type', 'application/json');
+      if (req.url !== '/v1/chat/completions' || !model) {
+        res.writeHead(400).end(JSON.stringify({ error: { message: 'bad request', type: 'invalid_request_error' } }));
+      } else if (model === 'stub-error') {
+        res.writeHead(500).end(JSON.stringify({ error: { message: 'the stub fails on purpose', type: 'server_error' } }));
+      } else {
+        res.writeHead(200).end(
+          JSON.stringify({
+            id: 'chatcmpl-e2e',
+            object: 'chat.completion',
+            created: Math.floor(Date.now() / 1000),
+            model,
+            choices: [{ index: 0, message: { role: 'assistant', content: 'Hello.' }, finish_reason: 'stop' }],
+            usage,
+          }),
+        );
+      }
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: server.address().port, close: () => new Promise((r) => server.close(r)) };
+}
+
+/** A `tollgate.toml` route from `model` to the stub's `upstream` model (key from STUB_KEY). */
+export function stubRoute(port, model, upstream = model) {
+  return `
+[[routes]]
+model_name = "${model}"
+[[routes.deployments]]
+provider = "openai"
+upstream_model = "${upstream}"
+api_base = "http://127.0.0.1:${port}/v1"
+api_key = "env:STUB_KEY"
+`;
+}
+
+/**
+ * The steps of one story, which share a browser and a server and run in order: once a step
+ * fails the rest are skipped (they would fail for the same reason), and each page `pages()`
+ * names is saved as end2end/screenshots/failed-<label>-<step>.png.
+ */
+export function story(pages) {
+  let failedStep = null;
+  return (name, fn) =>
+    it(name, async (t) => {
+      if (failedStep) {
+        t.skip(`an earlier step failed: ${failedStep}`);
+        return;
+      }
+      try {
+        await fn();
+      } catch (err) {
+        failedStep = name;
+        const slug = name.replace(/[^a-z0-9]+/gi, '-').toLowerCase().slice(0, 60);
+        for (const [label, page] of pages()) {
+          await screenshot(page, `failed-${label}${slug}`).catch(() => {});
+        }
+        throw err;
+      }
+    });
 }

@@ -2,9 +2,20 @@
 
 use crate::components::layout::Shell;
 use crate::pages::{
-    account::ChangePasswordPage, audit::AuditPage, dashboard::DashboardPage,
-    instance::InstancePage, instances::InstancesPage, keys::KeysPage, log_detail::LogDetailPage,
-    logs::LogsPage, not_found::NotFoundPage, planned, signin::SignInPage, spend::SpendPage,
+    account::ChangePasswordPage,
+    audit::AuditPage,
+    dashboard::DashboardPage,
+    instance::InstancePage,
+    instances::InstancesPage,
+    keys::KeysPage,
+    log_detail::LogDetailPage,
+    logs::LogsPage,
+    not_found::NotFoundPage,
+    routes::RoutesPage,
+    settings::SettingsPage,
+    signin::SignInPage,
+    spend::SpendPage,
+    teams::{TeamPage, TeamsPage},
     users::UsersPage,
 };
 use leptos::prelude::*;
@@ -57,16 +68,17 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=Shell>
                     <Route path=path!("") view=DashboardPage/>
                     <Route path=path!("keys") view=KeysPage/>
-                    <Route path=path!("teams") view=planned::TeamsPage/>
+                    <Route path=path!("teams") view=TeamsPage/>
+                    <Route path=path!("teams/:id") view=TeamPage/>
                     <Route path=path!("users") view=UsersPage/>
-                    <Route path=path!("routes") view=planned::RoutesPage/>
+                    <Route path=path!("routes") view=RoutesPage/>
                     <Route path=path!("spend") view=SpendPage/>
                     <Route path=path!("logs") view=LogsPage/>
                     <Route path=path!("logs/:id") view=LogDetailPage/>
                     <Route path=path!("instances") view=InstancesPage/>
                     <Route path=path!("instances/:name") view=InstancePage/>
                     <Route path=path!("audit") view=AuditPage/>
-                    <Route path=path!("settings") view=planned::SettingsPage/>
+                    <Route path=path!("settings") view=SettingsPage/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -54,6 +54,20 @@ impl AppError {
         }
     }
 
+    /// The same error with its field renamed by `names` (`(ours, theirs)`), for an API whose
+    /// field names differ from the portal's (LiteLLM's).
+    pub fn renamed(self, names: &[(&str, &str)]) -> AppError {
+        match self {
+            AppError::Invalid(mut f) => {
+                if let Some((_, theirs)) = names.iter().find(|(ours, _)| *ours == f.field) {
+                    f.field = (*theirs).to_owned();
+                }
+                AppError::Invalid(f)
+            }
+            other => other,
+        }
+    }
+
     /// The form field this error belongs to, if any.
     pub fn field(&self) -> Option<&str> {
         match self {

@@ -22,15 +22,7 @@ async fn store() -> (Arc<dyn Store>, tempfile::TempDir) {
 
 async fn team(store: &dyn Store, name: &str, now: Timestamp) -> TeamId {
     store
-        .create_team(&NewTeam {
-            id: TeamId::new(),
-            name: name.to_owned(),
-            max_budget: None,
-            budget_duration: None,
-            rpm_limit: None,
-            tpm_limit: None,
-            now,
-        })
+        .create_team(&NewTeam::named(TeamId::new(), name.to_owned(), now))
         .await
         .unwrap()
         .id

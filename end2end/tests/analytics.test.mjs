@@ -4,7 +4,6 @@
 // request log with its detail page. Nothing is seeded into the database: every number on the
 // pages comes from the spend pipeline.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import {
   hydrated,
@@ -12,6 +11,8 @@ import {
   screenshot,
   signInWithMasterKey,
   startServer,
+  startStub,
+  stubRoute,
   until,
 } from '../harness.mjs';
 
@@ -19,59 +20,6 @@ const MASTER_KEY = 'sk-master-e2e-analytics-0123456789';
 // Large token counts so the cost is whole cents: gpt-4o at its built-in price.
 const USAGE = { prompt_tokens: 100_000, completion_tokens: 20_000, total_tokens: 120_000 };
 const GOOD = 4;
-
-/** An OpenAI chat-completions upstream: `stub-error` answers 500, anything else a reply. */
-async function startStub() {
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      let model = '';
-      try {
-        model = JSON.parse(body).model ?? '';
-      } catch {
-        // answered below as a bad request
-      }
-      res.setHeader('content-type', 'application/json');
-      if (req.url !== '/v1/chat/completions' || !model) {
-        res.writeHead(400).end(JSON.stringify({ error: { message: 'bad request', type: 'invalid_request_error' } }));
-      } else if (model === 'stub-error') {
-        res.writeHead(500).end(JSON.stringify({ error: { message: 'the stub fails on purpose', type: 'server_error' } }));
-      } else {
-        res.writeHead(200).end(
-          JSON.stringify({
-            id: 'chatcmpl-e2e',
-            object: 'chat.completion',
-            created: Math.floor(Date.now() / 1000),
-            model,
-            choices: [{ index: 0, message: { role: 'assistant', content: 'Hello.' }, finish_reason: 'stop' }],
-            usage: USAGE,
-          }),
-        );
-      }
-    });
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { port: server.address().port, close: () => new Promise((r) => server.close(r)) };
-}
-
-const config = (port) => `
-[[routes]]
-model_name = "gpt-4o"
-[[routes.deployments]]
-provider = "openai"
-upstream_model = "gpt-4o"
-api_base = "http://127.0.0.1:${port}/v1"
-api_key = "env:STUB_KEY"
-
-[[routes]]
-model_name = "broken-model"
-[[routes.deployments]]
-provider = "openai"
-upstream_model = "stub-error"
-api_base = "http://127.0.0.1:${port}/v1"
-api_key = "env:STUB_KEY"
-`;
 
 describe('spend analytics, from real traffic', () => {
   let stub;
@@ -89,10 +37,10 @@ describe('spend analytics, from real traffic', () => {
     });
 
   before(async () => {
-    stub = await startStub();
+    stub = await startStub(USAGE);
     server = await startServer('analytics', {
       env: { TOLLGATE_MASTER_KEY: MASTER_KEY, STUB_KEY: 'stub-secret' },
-      config: config(stub.port),
+      config: stubRoute(stub.port, 'gpt-4o') + stubRoute(stub.port, 'broken-model', 'stub-error'),
     });
     const out = server.cli('keys', 'create', '--alias', 'e2e-analytics', '--max-budget', '2');
     key = /^key:\s+(sk-tg-\S+)/m.exec(out)?.[1];

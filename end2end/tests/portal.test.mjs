@@ -6,8 +6,8 @@
 // fails the rest are skipped (they would fail for the same reason), and the
 // page at the failure is saved as end2end/screenshots/failed-<step>.png.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { hydrated, launchBrowser, pathOf, screenshot, startServer } from '../harness.mjs';
+import { after, before, describe } from 'node:test';
+import { hydrated, launchBrowser, pathOf, screenshot, startServer, story } from '../harness.mjs';
 
 const ADMIN_EMAIL = 'admin@localhost';
 const NEW_PASSWORD = 'tollgate-e2e-Correct-Horse-42';
@@ -28,7 +28,6 @@ describe('portal', () => {
   let server;
   let browser;
   let page;
-  let failedStep = null;
 
   before(async () => {
     server = await startServer('portal');
@@ -41,23 +40,7 @@ describe('portal', () => {
     await server?.stop();
   });
 
-  /** One step of the story; skipped once an earlier one failed. */
-  function step(name, fn) {
-    it(name, async (t) => {
-      if (failedStep) {
-        t.skip(`an earlier step failed: ${failedStep}`);
-        return;
-      }
-      try {
-        await fn();
-      } catch (err) {
-        failedStep = name;
-        const slug = name.replace(/[^a-z0-9]+/gi, '-').toLowerCase().slice(0, 60);
-        await screenshot(page, `failed-${slug}`).catch(() => {});
-        throw err;
-      }
-    });
-  }
+  const step = story(() => [['', page]]);
 
   const url = (path) => `${server.url}${path}`;
   const onPath = (path) => page.waitForURL((u) => u.pathname === path);

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tollgate_domain::Timestamp;
 
 /// Exit code for a configuration that cannot be used.
 pub const EXIT_CONFIG: u8 = 2;
@@ -90,6 +91,17 @@ enum ImportCommand {
 enum KeysCommand {
     /// Creates a key and prints its secret once.
     Create(commands::keys::CreateArgs),
+    /// Lists keys, newest first.
+    List(commands::keys::ListArgs),
+    /// Gives a key a new secret (printed once); the old one keeps working for --grace.
+    Rotate {
+        /// The key's id (a UUID).
+        key_id: String,
+        /// How long the old secret keeps working: 30s, 15m, 12h, 7d (at most 30 days);
+        /// default: it stops at once.
+        #[arg(long)]
+        grace: Option<String>,
+    },
     /// Blocks a key by id: every gateway refuses it within a second.
     Block {
         /// The key's id (a UUID), as `keys create` printed it.
@@ -106,6 +118,10 @@ enum KeysCommand {
 
 #[derive(Debug, Subcommand)]
 enum TeamsCommand {
+    /// Creates a team.
+    Create(commands::keys::TeamArgs),
+    /// Lists teams by name.
+    List,
     /// Keeps (on) or stops keeping (off) the prompts and completions of every key of a team.
     StorePrompts {
         /// The team's id or exact name.
@@ -237,6 +253,34 @@ async fn run_keys(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
             println!("key:    {secret}");
             println!("        (shown once: store it now; Tollgate keeps only its hash)");
         }
+        KeysCommand::List(args) => {
+            let keys = commands::keys::list(&store, args).await?;
+            println!(
+                "{:<36}  {:<20}  {:<24}  {:<8}  spend",
+                "id", "key", "name", "state"
+            );
+            let now = Timestamp::now();
+            for k in keys {
+                println!(
+                    "{:<36}  {:<20}  {:<24}  {:<8}  {}",
+                    k.id,
+                    k.masked(),
+                    k.alias.as_deref().unwrap_or("-"),
+                    k.state(now),
+                    k.spend
+                );
+            }
+        }
+        KeysCommand::Rotate { key_id, grace } => {
+            let (key, secret) = commands::keys::rotate(&store, &key_id, grace.as_deref()).await?;
+            println!("id:     {}", key.id);
+            println!("key:    {secret}");
+            println!("        (shown once: store it now; Tollgate keeps only its hash)");
+            match key.previous_expires_at {
+                Some(until) => println!("the previous secret works until {until}"),
+                None => println!("the previous secret no longer works"),
+            }
+        }
         KeysCommand::Block { key_id } => {
             let key = commands::keys::block(&store, &key_id).await?;
             println!("blocked {} ({})", key.id, key.masked());
@@ -257,6 +301,19 @@ async fn run_keys(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
 async fn run_teams(config: &Config, command: TeamsCommand) -> anyhow::Result<()> {
     let store = commands::open_store(config).await?;
     match command {
+        TeamsCommand::Create(args) => {
+            let team = commands::keys::create_team(&store, args).await?;
+            println!("created team {} ({})", team.name, team.id);
+        }
+        TeamsCommand::List => {
+            for t in commands::keys::list_teams(&store).await? {
+                let budget = t.max_budget.map_or_else(
+                    || "no budget".to_owned(),
+                    |b| format!("{b} / {}", t.budget_duration.as_deref().unwrap_or("ever")),
+                );
+                println!("{}  {}  spend {}  {budget}", t.id, t.name, t.spend);
+            }
+        }
         TeamsCommand::StorePrompts { team, switch } => {
             let id = commands::keys::team_store_prompts(&store, &team, switch).await?;
             let on = switch == commands::keys::Switch::On;

@@ -41,3 +41,29 @@ pub fn Field(
 pub fn hard_navigate(path: &str) {
     let _ = window().location().set_href(path);
 }
+
+/// A labelled optional input of a form whose server function takes one struct: named
+/// `{group}[{name}]` (`form[alias]`), with the id `name` in the group `form` and `{group}-{name}`
+/// in any other, so two forms on a page keep their ids apart. `value` fills it in for an edit.
+#[component]
+pub fn FormInput(
+    label: &'static str,
+    name: &'static str,
+    #[prop(default = "form")] group: &'static str,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(optional)] hint: &'static str,
+    #[prop(optional, into)] value: String,
+) -> impl IntoView {
+    let id = if group == "form" {
+        name.to_owned()
+    } else {
+        format!("{group}-{name}")
+    };
+    view! {
+        <div class="space-y-1.5">
+            <label class="label" for=id.clone()>{label}</label>
+            <input class="input" id=id name=format!("{group}[{name}]") type=kind maxlength="1000" value=value/>
+            {(!hint.is_empty()).then(|| view! { <p class="text-xs text-zinc-500">{hint}</p> })}
+        </div>
+    }
+}

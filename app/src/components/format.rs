@@ -37,6 +37,13 @@ pub fn money(m: Micros) -> String {
     format!("{sign}${whole}.{frac}")
 }
 
+/// An amount as a form field holds it: `12.50`, no `$` and no separators, so it reads back
+/// as the same amount.
+pub fn dollars_input(m: Micros) -> String {
+    let text = m.to_string();
+    text.replacen('$', "", 1)
+}
+
 /// A latency: `—` when unknown, `420 ms`, `1.25 s`, `12.5 s`, `2.1 min`.
 pub fn duration_ms(ms: Option<i64>) -> String {
     match ms {

@@ -3,10 +3,10 @@
 //! (`crate::server::keys`); the buttons only ask.
 
 use crate::components::empty::PageHeader;
-use crate::components::form::FormError;
+use crate::components::form::{FormError, FormInput as Input};
 use crate::components::format::money;
 use crate::server_fns::analytics::get_spend_options;
-use crate::server_fns::keys::{CreateKey, DeleteKey, SetKeyBlocked, list_keys};
+use crate::server_fns::keys::{CreateKey, DeleteKey, RotateKey, SetKeyBlocked, list_keys};
 use leptos::prelude::*;
 use tollgate_domain::KeyId;
 use tollgate_domain::key_spec::KeyFilter;
@@ -19,6 +19,7 @@ pub fn KeysPage() -> impl IntoView {
     let create = ServerAction::<CreateKey>::new();
     let switch = ServerAction::<SetKeyBlocked>::new();
     let remove = ServerAction::<DeleteKey>::new();
+    let rotate = ServerAction::<RotateKey>::new();
     let (search, set_search) = signal(String::new());
     let (state, set_state) = signal(String::new());
     // The pages walked so far: each entry is the `after` of one page (the first is `None`).
@@ -29,7 +30,10 @@ pub fn KeysPage() -> impl IntoView {
                 search.get(),
                 state.get(),
                 pages.with(|p| p.last().copied().flatten()),
-                create.version().get() + switch.version().get() + remove.version().get(),
+                create.version().get()
+                    + switch.version().get()
+                    + remove.version().get()
+                    + rotate.version().get(),
             )
         },
         |(search, state, after, _)| {
@@ -53,6 +57,7 @@ pub fn KeysPage() -> impl IntoView {
             .get()
             .and_then(Result::err)
             .or_else(|| remove.value().get().and_then(Result::err))
+            .or_else(|| rotate.value().get().and_then(Result::err))
     });
     let restart = move || set_pages.set(vec![None]);
     view! {
@@ -108,6 +113,7 @@ pub fn KeysPage() -> impl IntoView {
             </div>
         </div>
         <FormError error/>
+        {move || rotate.value().get().and_then(Result::ok).map(|made| view! { <Secret made/> })}
         <Suspense fallback=|| view! { <p class="text-sm text-zinc-500">"Loading…"</p> }>
             {move || keys.get().map(|r| match r {
                 Ok(page) => {
@@ -128,7 +134,7 @@ pub fn KeysPage() -> impl IntoView {
                                     {page.keys.is_empty().then(|| view! {
                                         <tr><td colspan="8" class="px-4 py-6 text-center text-zinc-500">"No keys match."</td></tr>
                                     })}
-                                    {page.keys.into_iter().map(|k| view! { <KeyRow k now switch remove/> }).collect_view()}
+                                    {page.keys.into_iter().map(|k| view! { <KeyRow k now switch remove rotate/> }).collect_view()}
                                 </tbody>
                             </table>
                         </div>
@@ -144,27 +150,10 @@ pub fn KeysPage() -> impl IntoView {
     }
 }
 
-/// A labelled optional input of the create form.
-#[component]
-fn Input(
-    label: &'static str,
-    name: &'static str,
-    #[prop(default = "text")] kind: &'static str,
-    #[prop(optional)] hint: &'static str,
-) -> impl IntoView {
-    view! {
-        <div class="space-y-1.5">
-            <label class="label" for=name>{label}</label>
-            <input class="input" id=name name=format!("form[{name}]") type=kind maxlength="1000"/>
-            {(!hint.is_empty()).then(|| view! { <p class="text-xs text-zinc-500">{hint}</p> })}
-        </div>
-    }
-}
-
 /// The new key's secret, once: with a copy button and the warning that it will not be shown
 /// again.
 #[component]
-fn Secret(made: tollgate_domain::key_spec::CreatedKey) -> impl IntoView {
+pub fn Secret(made: tollgate_domain::key_spec::CreatedKey) -> impl IntoView {
     let (copied, set_copied) = signal(false);
     let secret = made.secret.clone();
     let copy = move |_| {
@@ -190,8 +179,29 @@ fn KeyRow(
     now: tollgate_domain::Timestamp,
     switch: ServerAction<SetKeyBlocked>,
     remove: ServerAction<DeleteKey>,
+    rotate: ServerAction<RotateKey>,
 ) -> impl IntoView {
     let id = k.id;
+    let rotate_name = k.alias.clone().unwrap_or_else(|| k.masked());
+    let ask_rotate = move |_| {
+        let answer = window()
+            .prompt_with_message_and_default(
+                &format!("Rotate {rotate_name}: a new secret is made. For how many hours should the old one keep working? (0: it stops now)"),
+                "24",
+            )
+            .ok()
+            .flatten();
+        if let Some(hours) = answer.and_then(|h| h.trim().parse::<u64>().ok()) {
+            rotate.dispatch(RotateKey {
+                id,
+                grace_seconds: hours.saturating_mul(3600),
+            });
+        }
+    };
+    let grace = k
+        .previous_expires_at
+        .filter(|until| *until > now)
+        .map(|until| format!("old secret works until {}", until.display_minutes()));
     let blocked = k.blocked;
     let name = k.alias.clone().unwrap_or_else(|| "(no name)".to_owned());
     let confirm_name = name.clone();
@@ -206,13 +216,7 @@ fn KeyRow(
             None => money(b),
         },
     );
-    let state = if k.blocked {
-        "blocked"
-    } else if k.is_expired(now) {
-        "expired"
-    } else {
-        "active"
-    };
+    let state = k.state(now);
     let ask_delete = move |_| {
         let sure = window()
             .confirm_with_message(&format!("Delete the key {confirm_name}? Requests with it will be refused; its spend history stays."))
@@ -229,11 +233,16 @@ fn KeyRow(
             <td class="px-4 py-2">{budget}</td>
             <td class="px-4 py-2 text-right tabular-nums">{money(k.spend)}</td>
             <td class="px-4 py-2 text-zinc-500">{k.last_used_at.map_or_else(|| "never".to_owned(), |t| t.display_minutes())}</td>
-            <td class="px-4 py-2"><span class="badge">{state}</span></td>
+            <td class="px-4 py-2">
+                <span class="badge">{state}</span>
+                {grace.map(|g| view! { <p class="mt-1 text-xs text-zinc-500">{g}</p> })}
+            </td>
             <td class="px-4 py-2 text-right whitespace-nowrap">
                 <button class="btn" on:click=move |_| { switch.dispatch(SetKeyBlocked { id, blocked: !blocked }); }>
                     {if blocked { "Unblock" } else { "Block" }}
                 </button>
+                " "
+                <button class="btn" on:click=ask_rotate>"Rotate"</button>
                 " "
                 <button class="btn" on:click=ask_delete>"Delete"</button>
             </td>

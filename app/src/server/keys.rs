@@ -7,62 +7,26 @@ use super::audit::{Change, record};
 use super::principal::Principal;
 use crate::error::AppError;
 use crate::server_fns::keys::KeyForm;
-use tollgate_domain::authz::GlobalRole;
+use tollgate_domain::authz::{GlobalRole, TeamRole};
 use tollgate_domain::key_spec::{CreatedKey, KeyFilter, KeyPage, KeySpec, MAX_KEYS_PAGE};
 use tollgate_domain::keys::{display_parts, generate_key, hash_secret};
 use tollgate_domain::model::VirtualKey;
-use tollgate_domain::{Action, KeyId, Micros, Target, Timestamp};
-use tollgate_store::{KeyQuery, KeySettings, NewKey, Store};
+use tollgate_domain::{Action, KeyId, Target, Timestamp};
+use tollgate_store::{KeyQuery, KeySecret, KeySettings, NewKey, Store};
 
 /// Reads the form into a [`KeySpec`], naming the field of any value that does not parse (the
 /// rules on the values are [`KeySpec::validate`]'s).
 pub fn spec_from_form(f: KeyForm) -> Result<KeySpec, AppError> {
-    fn set(v: &str) -> Option<&str> {
-        Some(v.trim()).filter(|v| !v.is_empty())
-    }
-    let whole = |field: &str, v: &str| -> Result<Option<i64>, AppError> {
-        set(v)
-            .map(|v| {
-                v.parse::<i64>()
-                    .map_err(|_| AppError::invalid(field, "a whole number"))
-            })
-            .transpose()
-    };
-    let team = set(&f.team)
-        .map(|t| {
-            t.parse()
-                .map_err(|_| AppError::invalid("team_id", "no such team"))
-        })
-        .transpose()?;
-    let max_budget = set(&f.max_budget)
-        .map(|d| {
-            Micros::from_dollars_str(d).map_err(|e| {
-                AppError::invalid("max_budget", format!("dollars such as 25 or 12.50 ({e})"))
-            })
-        })
-        .transpose()?;
-    let expires_at = set(&f.expires)
-        .map(|d| {
-            Timestamp::parse(d)
-                .ok_or_else(|| AppError::invalid("expires_at", "a date such as 2027-01-31"))
-        })
-        .transpose()?;
-    let models: Vec<String> = f
-        .models
-        .split(',')
-        .map(str::trim)
-        .filter(|m| !m.is_empty())
-        .map(str::to_owned)
-        .collect();
+    use super::forms::{date, dollars, id, list, set, whole};
     Ok(KeySpec {
         alias: set(&f.alias).map(str::to_owned),
-        team_id: team,
-        models: (!models.is_empty()).then_some(models),
-        max_budget,
+        team_id: id("team_id", &f.team, "no such team")?,
+        models: list(&f.models),
+        max_budget: dollars("max_budget", &f.max_budget)?,
         budget_duration: set(&f.budget_duration).map(str::to_owned),
         rpm_limit: whole("rpm_limit", &f.rpm_limit)?,
         tpm_limit: whole("tpm_limit", &f.tpm_limit)?,
-        expires_at,
+        expires_at: date("expires_at", &f.expires)?,
         ..KeySpec::default()
     })
 }
@@ -130,6 +94,7 @@ pub async fn create_key(
         if !admin {
             spec.within_team(&team)?;
         }
+        hold_to_policy(store, who, &team, &mut spec, true, now).await?;
         // The owner's teams, not the team's members: a handful of rows, not hundreds. A user
         // who does not exist belongs to no team.
         if let Some(owner) = spec.user_id
@@ -170,6 +135,70 @@ pub async fn create_key(
         .await?;
     store.bump_config_revision().await?;
     audit(store, who, "key.create", &key, None, Some(&key)).await?;
+    Ok(CreatedKey { key, secret })
+}
+
+/// A member's key (not an admin's, nor a team admin's) is held to the team's self-service
+/// policy, which fills what the key leaves open and refuses what crosses it, naming the limit.
+async fn hold_to_policy(
+    store: &dyn Store,
+    who: &Principal,
+    team: &tollgate_domain::model::Team,
+    spec: &mut KeySpec,
+    creating: bool,
+    now: Timestamp,
+) -> Result<(), AppError> {
+    let member = who.actor.role != GlobalRole::Admin
+        && who.actor.team_role(team.id) == Some(TeamRole::Member);
+    if !member || team.policy.is_open() {
+        return Ok(());
+    }
+    let held = match (team.policy.max_keys, spec.user_id) {
+        (Some(_), Some(owner)) if creating => store.count_member_keys(team.id, owner).await?,
+        _ => 0,
+    };
+    team.policy
+        .hold(spec, u64::try_from(held).unwrap_or(0), creating, now)?;
+    Ok(())
+}
+
+/// The longest grace period a rotated key's previous secret may keep working: 30 days.
+pub const MAX_ROTATION_GRACE_SECS: u64 = 30 * 24 * 3600;
+
+/// Gives a key a new secret (returned once). The previous secret keeps working for
+/// `grace_secs` (0: it stops at once), then stops; an earlier secret still in its grace period
+/// is replaced by this one. The key keeps its id, settings and spend.
+pub async fn rotate_key(
+    store: &dyn Store,
+    who: &Principal,
+    id: KeyId,
+    grace_secs: u64,
+    now: Timestamp,
+) -> Result<CreatedKey, AppError> {
+    if grace_secs > MAX_ROTATION_GRACE_SECS {
+        return Err(AppError::invalid(
+            "grace_seconds",
+            format!("at most {MAX_ROTATION_GRACE_SECS} (30 days)"),
+        ));
+    }
+    let before = may_manage(store, who, id).await?;
+    let secret = generate_key();
+    let (prefix, suffix) = display_parts(&secret);
+    let until = (grace_secs > 0).then(|| now.plus_millis(grace_secs as i64 * 1000));
+    let key = store
+        .rotate_key(
+            id,
+            &KeySecret {
+                hash: hash_secret(&secret),
+                prefix,
+                suffix,
+            },
+            until,
+            now,
+        )
+        .await?;
+    store.bump_config_revision().await?;
+    audit(store, who, "key.rotate", &key, Some(&before), Some(&key)).await?;
     Ok(CreatedKey { key, secret })
 }
 
@@ -334,7 +363,9 @@ pub async fn update_key(
     if who.actor.role != GlobalRole::Admin
         && let Some(team_id) = spec.team_id
     {
-        spec.within_team(&store.get_team(team_id).await?)?;
+        let team = store.get_team(team_id).await?;
+        spec.within_team(&team)?;
+        hold_to_policy(store, who, &team, &mut spec, false, now).await?;
     }
     let key = store
         .update_key(

@@ -6,11 +6,14 @@ pub mod audit;
 pub mod auth;
 pub mod bootstrap;
 pub mod csrf;
+pub mod forms;
 pub mod instances;
 pub mod keys;
 pub mod passwords;
 pub mod people;
 pub mod principal;
+pub mod routes;
+pub mod teams;
 pub mod throttle;
 
 use std::sync::Arc;
@@ -26,6 +29,10 @@ pub struct PortalState {
     pub auth: Arc<Auth>,
     /// Kubernetes (or its absence) for the instances pages.
     pub cluster: Arc<instances::ClusterView>,
+    /// Seals credential secrets (`TOLLGATE_SECRET_KEY`); `None` when no key is configured.
+    pub sealer: Option<Arc<dyn routes::Sealer>>,
+    /// The routes of `tollgate.toml`, shown read-only beside the database's.
+    pub config_routes: Arc<Vec<tollgate_domain::routing::Route>>,
 }
 
 /// The portal state from Leptos context; its absence is a wiring bug, reported as internal.
@@ -34,6 +41,11 @@ pub fn portal_state() -> Result<PortalState, crate::error::AppError> {
         tracing::error!("PortalState missing from the Leptos context");
         crate::error::AppError::Internal
     })
+}
+
+/// The principal and the store, which nearly every server function starts with.
+pub fn caller() -> Result<(Principal, Arc<dyn Store>), crate::error::AppError> {
+    Ok((principal()?, portal_state()?.store))
 }
 
 /// Sets the HTTP status of a server function's response from its error, so a wrong password is

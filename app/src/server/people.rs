@@ -1,86 +1,22 @@
-//! Teams and users made by admins (LiteLLM's `/team/new` and `/user/new` for now; the portal's
-//! team and user pages will call the same functions). Each change is audited.
+//! Users, managed by admins: created with a one-time password, given a role, disabled (their
+//! sessions end at once and the gateways stop their keys at the next change-feed reload),
+//! deleted. The portal's Users page, the admin API and LiteLLM's `/user/new` share these.
+//! Each change is audited, never with a password.
 
-use super::audit::{Change, record};
+use super::audit::{Change, record, record_change};
 use super::passwords;
 use super::principal::Principal;
 use crate::error::AppError;
 use tollgate_domain::authz::{GlobalRole, TeamRole};
-use tollgate_domain::budget::BudgetPeriod;
-use tollgate_domain::key_spec::{MAX_KEY_BUDGET, MAX_RATE_LIMIT};
 use tollgate_domain::keys::random_base62;
-use tollgate_domain::model::{Team, User};
-use tollgate_domain::validate::{self, FieldError};
-use tollgate_domain::{Action, Micros, Target, TeamId, Timestamp, UserId};
-use tollgate_store::{NewTeam, NewUser, Store};
-
-/// A new team's settings.
-pub struct TeamSpec {
-    pub name: String,
-    pub max_budget: Option<Micros>,
-    pub budget_duration: Option<String>,
-    pub rpm_limit: Option<i64>,
-    pub tpm_limit: Option<i64>,
-}
-
-fn check_limit(field: &str, v: Option<i64>) -> Result<(), FieldError> {
-    match v {
-        Some(n) if !(0..=MAX_RATE_LIMIT).contains(&n) => {
-            Err(FieldError::new(field, format!("0 to {MAX_RATE_LIMIT}")))
-        }
-        _ => Ok(()),
-    }
-}
-
-/// Creates a team (admins only). A name already taken is a `Conflict`.
-pub async fn create_team(
-    store: &dyn Store,
-    who: &Principal,
-    spec: TeamSpec,
-    now: Timestamp,
-) -> Result<Team, AppError> {
-    who.actor.authorize(Action::CreateTeam, Target::Global)?;
-    let name = validate::name("team_alias", &spec.name)?;
-    if spec
-        .max_budget
-        .is_some_and(|b| b.0 < 0 || b > MAX_KEY_BUDGET)
-    {
-        return Err(AppError::invalid("max_budget", "0 to a billion dollars"));
-    }
-    if let Some(d) = &spec.budget_duration {
-        BudgetPeriod::parse(d).map_err(|e| AppError::invalid("budget_duration", e.to_string()))?;
-    }
-    check_limit("rpm_limit", spec.rpm_limit)?;
-    check_limit("tpm_limit", spec.tpm_limit)?;
-    let team = store
-        .create_team(&NewTeam {
-            id: TeamId::new(),
-            name,
-            max_budget: spec.max_budget,
-            budget_duration: spec.budget_duration,
-            rpm_limit: spec.rpm_limit,
-            tpm_limit: spec.tpm_limit,
-            now,
-        })
-        .await?;
-    store.bump_config_revision().await?;
-    record(
-        store,
-        who,
-        Change {
-            action: "team.create",
-            object_type: "team",
-            object_id: Some(team.id.to_string()),
-            before: None,
-            after: Some(serde_json::to_value(&team).unwrap_or_default()),
-        },
-    )
-    .await?;
-    Ok(team)
-}
+use tollgate_domain::model::User;
+use tollgate_domain::validate;
+use tollgate_domain::{Action, Target, TeamId, Timestamp, UserId};
+use tollgate_store::{NewUser, Store};
 
 /// A user made with a one-time password (returned once; they must choose their own at the
 /// first sign-in), optionally a member of a team.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct CreatedUser {
     pub user: User,
     pub password: String,
@@ -98,9 +34,9 @@ pub async fn create_user(
     now: Timestamp,
 ) -> Result<CreatedUser, AppError> {
     who.actor.authorize(Action::ManageUsers, Target::Global)?;
-    let email = validate::email(email).map_err(|e| FieldError::new("user_email", e.message))?;
+    let email = validate::email(email)?;
     let name = match name.map(str::trim).filter(|n| !n.is_empty()) {
-        Some(n) => validate::name("user_alias", n)?,
+        Some(n) => validate::name("name", n)?,
         None => email.clone(),
     };
     if let Some((team_id, _)) = team
@@ -143,4 +79,105 @@ pub async fn create_user(
     )
     .await?;
     Ok(CreatedUser { user, password })
+}
+
+/// The user another admin acts on: never oneself (an admin who disabled, demoted or deleted
+/// themselves could lock everyone out).
+async fn other_user(store: &dyn Store, who: &Principal, id: UserId) -> Result<User, AppError> {
+    who.actor.authorize(Action::ManageUsers, Target::User(id))?;
+    if who.actor.user_id == Some(id) {
+        return Err(AppError::Conflict(
+            "you cannot change your own account here: ask another admin".to_owned(),
+        ));
+    }
+    Ok(store.get_user(id).await?)
+}
+
+fn summary(u: &User) -> serde_json::Value {
+    serde_json::json!({"email": u.email, "name": u.name, "role": u.role, "disabled": u.disabled})
+}
+
+async fn audit_user(
+    store: &dyn Store,
+    who: &Principal,
+    action: &str,
+    before: &User,
+    after: Option<&User>,
+) -> Result<(), AppError> {
+    let (id, before, after) = (
+        before.id.to_string(),
+        Some(summary(before)),
+        after.map(summary),
+    );
+    record_change(store, who, action, "user", id, before, after).await
+}
+
+/// Sets a user's installation-wide role.
+pub async fn set_role(
+    store: &dyn Store,
+    who: &Principal,
+    id: UserId,
+    role: GlobalRole,
+) -> Result<User, AppError> {
+    let before = other_user(store, who, id).await?;
+    let now = Timestamp::now();
+    store.set_user_role(id, role, now).await?;
+    let after = store.get_user(id).await?;
+    audit_user(store, who, "user.role", &before, Some(&after)).await?;
+    Ok(after)
+}
+
+/// Disables or enables a user. Disabling ends their sessions at once and bumps the
+/// configuration revision, so the gateways drop their keys at the next reload.
+pub async fn set_disabled(
+    store: &dyn Store,
+    who: &Principal,
+    id: UserId,
+    disabled: bool,
+) -> Result<User, AppError> {
+    let before = other_user(store, who, id).await?;
+    store
+        .set_user_disabled(id, disabled, Timestamp::now())
+        .await?;
+    if disabled {
+        store.delete_user_sessions(id).await?;
+    }
+    store.bump_config_revision().await?;
+    let after = store.get_user(id).await?;
+    let action = if disabled {
+        "user.disable"
+    } else {
+        "user.enable"
+    };
+    audit_user(store, who, action, &before, Some(&after)).await?;
+    Ok(after)
+}
+
+/// Gives a user a new one-time password (returned once), ending their sessions.
+pub async fn reset_password(
+    store: &dyn Store,
+    who: &Principal,
+    id: UserId,
+) -> Result<String, AppError> {
+    let user = other_user(store, who, id).await?;
+    let password = random_base62(20);
+    store
+        .set_password(
+            id,
+            &passwords::hash(password.clone()).await?,
+            true,
+            Timestamp::now(),
+        )
+        .await?;
+    store.delete_user_sessions(id).await?;
+    audit_user(store, who, "user.password_reset", &user, Some(&user)).await?;
+    Ok(password)
+}
+
+/// Deletes a user; refused while they still own keys.
+pub async fn delete_user(store: &dyn Store, who: &Principal, id: UserId) -> Result<(), AppError> {
+    let before = other_user(store, who, id).await?;
+    store.delete_user(id).await?;
+    store.bump_config_revision().await?;
+    audit_user(store, who, "user.delete", &before, None).await
 }

@@ -25,6 +25,7 @@ pub async fn list_keys(filter: KeyFilter) -> Result<KeyPage, AppError> {
 /// set". Money is in dollars, the expiry a date (`2027-01-31`: the key stops at the start of that
 /// day, UTC), models comma-separated.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct KeyForm {
     pub alias: String,
     pub team: String,
@@ -74,6 +75,25 @@ pub async fn delete_key(id: KeyId) -> Result<(), AppError> {
             let who = crate::server::principal()?;
             let store = crate::server::portal_state()?.store;
             crate::server::keys::delete_key(store.as_ref(), &who, id).await
+        }
+        .await,
+    )
+}
+
+/// A new secret for a key (shown once); the previous one keeps working for `grace_seconds`.
+#[server(prefix = "/rpc", endpoint = "rotate_key")]
+pub async fn rotate_key(id: KeyId, grace_seconds: u64) -> Result<CreatedKey, AppError> {
+    crate::server::reply(
+        async move {
+            let (who, store) = crate::server::caller()?;
+            crate::server::keys::rotate_key(
+                store.as_ref(),
+                &who,
+                id,
+                grace_seconds,
+                tollgate_domain::Timestamp::now(),
+            )
+            .await
         }
         .await,
     )

@@ -6,5 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod instances;
 pub mod keys;
+pub mod settings;
 pub mod system;
+pub mod teams;
 pub mod users;

@@ -108,7 +108,7 @@ fn limit(field: &str, v: Option<i64>) -> Result<(), FieldError> {
 fn budget(field: &str, v: Option<Micros>) -> Result<(), FieldError> {
     match v {
         Some(m) if m.0 < 0 => err(field, "cannot be negative"),
-        Some(m) if m > MAX_KEY_BUDGET => err(field, format!("at most ${MAX_KEY_BUDGET}")),
+        Some(m) if m > MAX_KEY_BUDGET => err(field, format!("at most {MAX_KEY_BUDGET}")),
         _ => Ok(()),
     }
 }
@@ -194,7 +194,7 @@ impl KeySpec {
         if let (Some(mine), Some(theirs)) = (self.max_budget, team.max_budget)
             && mine > theirs
         {
-            return over("max_budget", format!("budget of ${theirs}"));
+            return over("max_budget", format!("budget of {theirs}"));
         }
         for (field, mine, theirs) in [
             ("rpm_limit", self.rpm_limit, team.rpm_limit),
@@ -370,6 +370,7 @@ mod tests {
             rpm_limit: Some(60),
             tpm_limit: None,
             spend: Micros(0),
+            policy: Default::default(),
             created_at: now(),
             updated_at: now(),
         };

@@ -12,6 +12,7 @@ pub mod key_spec;
 pub mod keys;
 pub mod model;
 pub mod money;
+pub mod policy;
 pub mod pricing;
 pub mod routing;
 pub mod time;

@@ -29,6 +29,9 @@ pub struct Team {
     pub rpm_limit: Option<i64>,
     pub tpm_limit: Option<i64>,
     pub spend: Micros,
+    /// What members may give the keys they make themselves.
+    #[serde(default)]
+    pub policy: crate::policy::MemberPolicy,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -37,6 +40,14 @@ pub struct Team {
 pub struct TeamMember {
     pub team_id: TeamId,
     pub user_id: UserId,
+    pub role: TeamRole,
+    pub added_at: Timestamp,
+}
+
+/// A team member with their account, as a team's page lists them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RosterEntry {
+    pub user: User,
     pub role: TeamRole,
     pub added_at: Timestamp,
 }
@@ -91,6 +102,9 @@ pub struct VirtualKey {
     /// Its requests' prompts and completions are kept in the request log (off by default).
     #[serde(default)]
     pub store_prompts: bool,
+    /// After a rotation with a grace period: until when the previous secret still works.
+    #[serde(default)]
+    pub previous_expires_at: Option<Timestamp>,
 }
 
 impl VirtualKey {
@@ -101,5 +115,16 @@ impl VirtualKey {
 
     pub fn is_expired(&self, now: Timestamp) -> bool {
         self.expires_at.is_some_and(|e| e <= now)
+    }
+
+    /// `blocked`, `expired` or `active`, as lists show it.
+    pub fn state(&self, now: Timestamp) -> &'static str {
+        if self.blocked {
+            "blocked"
+        } else if self.is_expired(now) {
+            "expired"
+        } else {
+            "active"
+        }
     }
 }

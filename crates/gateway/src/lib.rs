@@ -18,7 +18,7 @@ pub mod spend;
 pub mod usage;
 
 pub use handlers::router;
-pub use snapshot::{ConfigDeployment, ConfigRoute};
+pub use snapshot::{ConfigDeployment, ConfigRoute, config_routes};
 
 use balance::CooldownPolicy;
 use snapshot::{Loader, Snapshot};

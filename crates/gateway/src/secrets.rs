@@ -59,6 +59,12 @@ impl SecretKey {
         (ciphertext, nonce.to_vec())
     }
 
+    /// Encrypts a secret as the store keeps it.
+    pub fn seal(&self, plaintext: &str) -> CredentialSecret {
+        let (ciphertext, nonce) = self.encrypt(plaintext);
+        CredentialSecret::Encrypted { ciphertext, nonce }
+    }
+
     pub fn decrypt(&self, ciphertext: &[u8], nonce: &[u8]) -> Result<SecretString, SecretError> {
         if nonce.len() != 12 {
             return Err(SecretError::Decrypt);

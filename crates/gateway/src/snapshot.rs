@@ -123,6 +123,63 @@ impl ConfigRoute {
     }
 }
 
+/// The routes of `tollgate.toml` as routes (with fresh ids, source `Config`), and each
+/// deployment's key reference: what the gateways serve and the portal shows read-only.
+pub fn config_routes(
+    config: &[ConfigRoute],
+    now: Timestamp,
+) -> (Vec<Route>, HashMap<DeploymentId, String>) {
+    let mut routes = Vec::new();
+    let mut refs = HashMap::new();
+    for c in config {
+        let route_id = RouteId::new();
+        let deployments = c
+            .deployments
+            .iter()
+            .map(|d| {
+                let id = DeploymentId::new();
+                if let Some(r) = &d.api_key {
+                    refs.insert(id, r.clone());
+                }
+                Deployment {
+                    id,
+                    route_id,
+                    provider: d.provider,
+                    upstream_model: d.upstream_model.clone(),
+                    api_base: d.api_base.clone(),
+                    api_version: d.api_version.clone(),
+                    credential_id: None,
+                    weight: d.weight,
+                    rpm_limit: d.rpm_limit,
+                    tpm_limit: d.tpm_limit,
+                    enabled: d.enabled,
+                    input_price_per_mtok: None,
+                    output_price_per_mtok: None,
+                    created_at: now,
+                    updated_at: now,
+                }
+            })
+            .collect();
+        routes.push(Route {
+            id: route_id,
+            instance: c.instance.clone(),
+            model_name: c.model_name.clone(),
+            alias_of: c.alias_of.clone(),
+            strategy: c.strategy,
+            timeout_ms: c.timeout_ms,
+            stream_idle_timeout_ms: c.stream_idle_timeout_ms,
+            retries: c.retries,
+            fallbacks: c.fallbacks.clone(),
+            header_match: c.header_match.clone(),
+            source: RouteSource::Config,
+            deployments,
+            created_at: now,
+            updated_at: now,
+        });
+    }
+    (routes, refs)
+}
+
 /// Builds snapshots; keeps deployment state across reloads.
 pub struct Loader {
     store: Arc<dyn Store>,
@@ -141,55 +198,7 @@ impl Loader {
         secret_key: Option<SecretKey>,
         config: &[ConfigRoute],
     ) -> Loader {
-        let mut config_routes = Vec::new();
-        let mut config_refs = HashMap::new();
-        let now = Timestamp::now();
-        for c in config {
-            let route_id = RouteId::new();
-            let deployments = c
-                .deployments
-                .iter()
-                .map(|d| {
-                    let id = DeploymentId::new();
-                    if let Some(r) = &d.api_key {
-                        config_refs.insert(id, r.clone());
-                    }
-                    Deployment {
-                        id,
-                        route_id,
-                        provider: d.provider,
-                        upstream_model: d.upstream_model.clone(),
-                        api_base: d.api_base.clone(),
-                        api_version: d.api_version.clone(),
-                        credential_id: None,
-                        weight: d.weight,
-                        rpm_limit: d.rpm_limit,
-                        tpm_limit: d.tpm_limit,
-                        enabled: d.enabled,
-                        input_price_per_mtok: None,
-                        output_price_per_mtok: None,
-                        created_at: now,
-                        updated_at: now,
-                    }
-                })
-                .collect();
-            config_routes.push(Route {
-                id: route_id,
-                instance: c.instance.clone(),
-                model_name: c.model_name.clone(),
-                alias_of: c.alias_of.clone(),
-                strategy: c.strategy,
-                timeout_ms: c.timeout_ms,
-                stream_idle_timeout_ms: c.stream_idle_timeout_ms,
-                retries: c.retries,
-                fallbacks: c.fallbacks.clone(),
-                header_match: c.header_match.clone(),
-                source: RouteSource::Config,
-                deployments,
-                created_at: now,
-                updated_at: now,
-            });
-        }
+        let (config_routes, config_refs) = config_routes(config, Timestamp::now());
         Loader {
             store,
             instance,
@@ -290,15 +299,21 @@ impl Loader {
             .map(|t| t.0)
             .collect();
         let mut keys_by_id = HashMap::with_capacity(keys.len());
-        let keys = keys
-            .into_iter()
-            .map(|mut k| {
-                k.key.store_prompts |= k.key.team_id.is_some_and(|t| prompt_teams.contains(&t.0));
-                let key = Arc::new(k.key);
-                keys_by_id.insert(key.id.0, key.clone());
-                (k.key_hash, key)
-            })
-            .collect();
+        let mut by_hash = HashMap::with_capacity(keys.len());
+        for mut k in keys {
+            k.key.store_prompts |= k.key.team_id.is_some_and(|t| prompt_teams.contains(&t.0));
+            let key = Arc::new(k.key);
+            keys_by_id.insert(key.id.0, key.clone());
+            // A rotated key's previous secret is the same key, expiring at the grace period's
+            // end (or the key's own expiry, if sooner).
+            if let (Some(hash), Some(until)) = (k.previous_key_hash, key.previous_expires_at) {
+                let mut old = (*key).clone();
+                old.expires_at = Some(old.expires_at.map_or(until, |e| e.min(until)));
+                by_hash.insert(hash, Arc::new(old));
+            }
+            by_hash.insert(k.key_hash, key);
+        }
+        let keys = by_hash;
         Ok(Snapshot {
             revision,
             keys,

@@ -31,8 +31,8 @@ pub use spend_types::{
 pub use store::Store;
 pub use types::{
     AuditQuery, Backend, ConnectOptions, CredentialSecret, GatewayNode, KeyQuery, KeyRecord,
-    KeySettings, NewCredential, NewKey, NewSession, NewTeam, NewUser, Page, Readiness, Session,
-    SessionWithUser, UserAuth,
+    KeySecret, KeySettings, NewCredential, NewKey, NewSession, NewTeam, NewUser, Page, Readiness,
+    Session, SessionWithUser, TeamSettings, UserAuth,
 };
 
 use std::sync::Arc;

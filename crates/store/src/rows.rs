@@ -142,7 +142,7 @@ pub(crate) fn session(r: &impl DbRow) -> Result<Session> {
 macro_rules! team_cols {
     () => {
         "id, name, max_budget, budget_duration, rpm_limit, tpm_limit, spend, created_at, \
-         updated_at"
+         updated_at, member_policy"
     };
 }
 pub(crate) use team_cols;
@@ -156,6 +156,12 @@ pub(crate) fn team(r: &impl DbRow) -> Result<Team> {
         rpm_limit: r.opt_int("rpm_limit")?,
         tpm_limit: r.opt_int("tpm_limit")?,
         spend: Micros(r.int("spend")?),
+        policy: match r.opt_text("member_policy")? {
+            None => Default::default(),
+            Some(json) => {
+                serde_json::from_str(&json).map_err(|_| unknown("teams.member_policy", &json))?
+            }
+        },
         created_at: r.ts("created_at")?,
         updated_at: r.ts("updated_at")?,
     })
@@ -166,6 +172,16 @@ pub(crate) fn team_member(r: &impl DbRow) -> Result<TeamMember> {
     Ok(TeamMember {
         team_id: r.uuid("team_id")?.into(),
         user_id: r.uuid("user_id")?.into(),
+        role: TeamRole::parse(&role).ok_or_else(|| unknown("team_members.role", &role))?,
+        added_at: r.ts("added_at")?,
+    })
+}
+
+/// A team member with their account, from `team_roster`'s join.
+pub(crate) fn roster_entry(r: &impl DbRow) -> Result<tollgate_domain::model::RosterEntry> {
+    let role = r.text("member_role")?;
+    Ok(tollgate_domain::model::RosterEntry {
+        user: user(r)?,
         role: TeamRole::parse(&role).ok_or_else(|| unknown("team_members.role", &role))?,
         added_at: r.ts("added_at")?,
     })
@@ -216,7 +232,7 @@ macro_rules! key_cols {
         "id, key_prefix, key_suffix, alias, team_id, user_id, allowed_models, \
          allowed_instances, max_budget, budget_duration, soft_budget, rpm_limit, tpm_limit, \
          max_parallel, expires_at, blocked, metadata, spend, version, created_at, updated_at, \
-         last_used_at, store_prompts"
+         last_used_at, store_prompts, previous_key_expires_at"
     };
 }
 pub(crate) use key_cols;
@@ -246,6 +262,7 @@ pub(crate) fn key(r: &impl DbRow) -> Result<VirtualKey> {
         updated_at: r.ts("updated_at")?,
         last_used_at: r.opt_int("last_used_at")?.map(Timestamp),
         store_prompts: r.flag("store_prompts")?,
+        previous_expires_at: r.opt_int("previous_key_expires_at")?.map(Timestamp),
     })
 }
 

@@ -8,7 +8,7 @@ use crate::spend_types::{
 use crate::types::{
     AuditQuery, Backend, CredentialSecret, GatewayNode, KeyQuery, KeyRecord, KeySettings,
     NewCredential, NewKey, NewSession, NewTeam, NewUser, Page, Readiness, SessionWithUser,
-    UserAuth,
+    TeamSettings, UserAuth,
 };
 use async_trait::async_trait;
 use tokio::sync::broadcast;
@@ -94,6 +94,37 @@ pub trait Store: Send + Sync + 'static {
     async fn list_team_members(&self, team_id: TeamId) -> Result<Vec<TeamMember>>;
     /// The teams a user belongs to, oldest membership first.
     async fn memberships_of(&self, user_id: UserId) -> Result<Vec<TeamMember>>;
+    /// Replaces a team's own settings; `Conflict` when the name is taken, `NotFound` when the
+    /// team does not exist.
+    async fn update_team(
+        &self,
+        id: TeamId,
+        settings: &TeamSettings,
+        now: Timestamp,
+    ) -> Result<Team>;
+    /// Replaces a team's self-service policy (an open one is stored as none).
+    async fn set_team_policy(
+        &self,
+        id: TeamId,
+        policy: &tollgate_domain::policy::MemberPolicy,
+        now: Timestamp,
+    ) -> Result<Team>;
+    /// Deletes a team and its memberships; `Conflict` while it still has keys.
+    async fn delete_team(&self, id: TeamId) -> Result<()>;
+    /// Changes a member's role; `NotFound` when they are not a member.
+    async fn set_team_member_role(
+        &self,
+        team_id: TeamId,
+        user_id: UserId,
+        role: TeamRole,
+    ) -> Result<()>;
+    /// A team's members with their accounts, by email.
+    async fn team_roster(
+        &self,
+        team_id: TeamId,
+    ) -> Result<Vec<tollgate_domain::model::RosterEntry>>;
+    /// How many keys a user holds in a team (blocked ones included).
+    async fn count_member_keys(&self, team_id: TeamId, user_id: UserId) -> Result<i64>;
 
     // Audit log.
     /// Appends one entry.
@@ -122,8 +153,9 @@ pub trait Store: Send + Sync + 'static {
     async fn get_key(&self, id: KeyId) -> Result<VirtualKey>;
     /// One key by the SHA-256 hex of its secret.
     async fn get_key_by_hash(&self, key_hash: &str) -> Result<VirtualKey>;
-    /// Every key not blocked, with its hash, oldest first: the gateway's cache. Expired keys are
-    /// included: the gateway checks expiry at each request.
+    /// Every key not blocked and not owned by a disabled user, with its hash (and a rotated
+    /// key's previous one), oldest first: the gateway's cache. Expired keys are included: the
+    /// gateway checks expiry at each request.
     async fn list_active_keys(&self) -> Result<Vec<KeyRecord>>;
     /// Keys matching `query`, newest first (id descending), at most `query.limit`: keyset
     /// pagination, as cheap on the last page as on the first.
@@ -142,6 +174,16 @@ pub trait Store: Send + Sync + 'static {
     -> Result<VirtualKey>;
     /// Deletes a key; its spend history stays.
     async fn delete_key(&self, id: KeyId) -> Result<()>;
+    /// Gives a key a new secret, bumping its version. With `previous_until`, the secret replaced
+    /// keeps working until then (the gateways read it from [`Store::list_active_keys`]);
+    /// without, it stops at once, as does any earlier one still in its grace period.
+    async fn rotate_key(
+        &self,
+        id: KeyId,
+        secret: &crate::types::KeySecret,
+        previous_until: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<VirtualKey>;
     /// Turns the storing of a key's prompts and completions on or off, bumping its `version`;
     /// returns it as now stored.
     async fn set_key_store_prompts(

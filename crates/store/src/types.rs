@@ -161,11 +161,10 @@ pub struct SessionWithUser {
     pub user: Option<User>,
 }
 
-/// A team to create; `id` and `now` are made by the caller.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewTeam {
-    /// The new row's id.
-    pub id: TeamId,
+/// A team's own settings: what creating it sets and an edit replaces (its policy, members,
+/// spend and id are apart).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TeamSettings {
     /// Unique among teams.
     pub name: String,
     /// Spend limit per budget window.
@@ -176,8 +175,31 @@ pub struct NewTeam {
     pub rpm_limit: Option<i64>,
     /// Tokens per minute for the whole team.
     pub tpm_limit: Option<i64>,
+}
+
+/// A team to create; `id` and `now` are made by the caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewTeam {
+    /// The new row's id.
+    pub id: TeamId,
+    /// Its name, budget and limits.
+    pub settings: TeamSettings,
     /// Written as both `created_at` and `updated_at`.
     pub now: Timestamp,
+}
+
+impl NewTeam {
+    /// A team with a name and no budget or limits.
+    pub fn named(id: TeamId, name: impl Into<String>, now: Timestamp) -> NewTeam {
+        NewTeam {
+            id,
+            settings: TeamSettings {
+                name: name.into(),
+                ..TeamSettings::default()
+            },
+            now,
+        }
+    }
 }
 
 /// A key's settings that an edit replaces (its team, owner, secret and spend stay).
@@ -232,12 +254,22 @@ pub struct KeyQuery {
 pub struct AuditQuery {
     /// At most this many entries.
     pub limit: u32,
-    /// Only entries strictly older than this (the last `ts` of the previous page).
+    /// Only entries older than this (the last `ts` of the previous page): strictly older, or
+    /// as old with a smaller id than `before_id` when it is set.
     pub before: Option<Timestamp>,
+    /// The last id of the previous page, so that entries of the same millisecond are not lost
+    /// between pages.
+    pub before_id: Option<tollgate_domain::AuditId>,
     /// Only actions starting with this, such as `user.` (case-sensitive, no wildcards).
     pub action_prefix: Option<String>,
     /// Only entries about this kind of object.
     pub object_type: Option<String>,
+    /// Only entries about this object (its id as recorded).
+    pub object_id: Option<String>,
+    /// Only changes made by this actor (their label as recorded: an email, `master key`).
+    pub actor: Option<String>,
+    /// Only entries at or after this.
+    pub since: Option<Timestamp>,
 }
 
 /// A gateway pod's heartbeat.
@@ -363,6 +395,20 @@ pub struct KeyRecord {
     pub key: VirtualKey,
     /// SHA-256 hex of its secret.
     pub key_hash: String,
+    /// After a rotation with a grace period: the previous secret's hash, accepted until
+    /// `key.previous_expires_at`.
+    pub previous_key_hash: Option<String>,
+}
+
+/// A new secret for a key: its hash and display parts (the secret itself is never stored).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeySecret {
+    /// SHA-256 hex.
+    pub hash: String,
+    /// What the key list shows before the `...` (`sk-tg-abcd`).
+    pub prefix: String,
+    /// What it shows after (`wxyz`).
+    pub suffix: String,
 }
 
 /// An upstream credential to create; `id` and `now` are made by the caller.

@@ -1,7 +1,8 @@
-//! `tollgate keys create|block|store-prompts` and `tollgate teams store-prompts`: virtual keys
-//! from the command line, so the gateway is usable before the portal's key pages exist. Every
-//! change bumps the configuration revision, which every gateway process hears through the
-//! change feed, and is written to the audit log as made by the `command line`.
+//! `tollgate keys create|list|block|rotate|store-prompts` and `tollgate teams
+//! create|list|store-prompts`: keys and teams from the command line, through the same rules as
+//! the portal and the admin API (`tollgate_app::server`), acting as an admin named
+//! `command line`. Every change bumps the configuration revision, which every gateway process
+//! hears through the change feed, and is written to the audit log.
 
 use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
@@ -124,19 +125,153 @@ pub async fn create(
         store_prompts: args.store_prompts,
         ..KeySpec::default()
     };
-    let cli = Principal {
+    let made =
+        tollgate_app::server::keys::create_key(store.as_ref(), &cli(), spec, Timestamp::now())
+            .await
+            .map_err(|e| refused("cannot create the key", e))?;
+    Ok((made.key, made.secret))
+}
+
+/// The command line acts as an admin named `command line`.
+fn cli() -> Principal {
+    Principal {
         actor: Actor::master(),
         user: None,
         label: CLI_ACTOR.to_owned(),
         session_token_hash: None,
+    }
+}
+
+/// A refusal of the shared rules, naming the flag of the field it is about.
+fn refused(what: &str, e: AppError) -> anyhow::Error {
+    match e {
+        AppError::Invalid(f) => anyhow::anyhow!("{}: {}", flag_of(&f.field), f.message),
+        other => anyhow::anyhow!("{what}: {other}"),
+    }
+}
+
+/// `keys list`'s filters.
+#[derive(Debug, Default, clap::Args)]
+pub struct ListArgs {
+    /// Only this team's keys (id or exact name).
+    #[arg(long)]
+    pub team: Option<String>,
+    /// Only keys whose name contains this, or whose display prefix or suffix it is.
+    #[arg(long)]
+    pub search: Option<String>,
+    /// Only blocked keys.
+    #[arg(long)]
+    pub blocked: bool,
+    /// At most this many (newest first).
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+}
+
+/// Keys newest first, as the admin API lists them.
+pub async fn list(store: &Arc<dyn Store>, args: ListArgs) -> anyhow::Result<Vec<VirtualKey>> {
+    let team = match &args.team {
+        None => None,
+        Some(t) => Some(find_team(store.as_ref(), t).await?),
     };
-    let made = tollgate_app::server::keys::create_key(store.as_ref(), &cli, spec, Timestamp::now())
+    let page = tollgate_app::server::keys::list_keys(
+        store.as_ref(),
+        &cli(),
+        tollgate_domain::key_spec::KeyFilter {
+            team,
+            search: args.search,
+            blocked: args.blocked.then_some(true),
+            limit: Some(args.limit),
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(|e| refused("cannot list keys", e))?;
+    Ok(page.keys)
+}
+
+/// Gives a key a new secret; the old one keeps working for `grace` (`30s`, `12h`, `7d`; none:
+/// it stops at once).
+pub async fn rotate(
+    store: &Arc<dyn Store>,
+    key_id: &str,
+    grace: Option<&str>,
+) -> anyhow::Result<(VirtualKey, String)> {
+    let id = parse_key_id(key_id)?;
+    let grace_secs = match grace {
+        None => 0,
+        Some(g) => match tollgate_domain::budget::BudgetPeriod::parse(g) {
+            Ok(tollgate_domain::budget::BudgetPeriod::Millis(ms)) => {
+                u64::try_from(ms / 1000).unwrap_or(0)
+            }
+            Ok(tollgate_domain::budget::BudgetPeriod::Months(_)) | Err(_) => {
+                bail!("--grace {g:?}: a length such as 30s, 15m, 12h or 7d")
+            }
+        },
+    };
+    let made = tollgate_app::server::keys::rotate_key(
+        store.as_ref(),
+        &cli(),
+        id,
+        grace_secs,
+        Timestamp::now(),
+    )
+    .await
+    .map_err(|e| match e {
+        AppError::NotFound => anyhow::anyhow!("no key {id}"),
+        AppError::Invalid(f) if f.field == "grace_seconds" => {
+            anyhow::anyhow!("--grace: {}", f.message)
+        }
+        other => refused("cannot rotate the key", other),
+    })?;
+    Ok((made.key, made.secret))
+}
+
+/// `teams create`'s flags.
+#[derive(Debug, Default, clap::Args)]
+pub struct TeamArgs {
+    /// Its name, unique among teams.
+    pub name: String,
+    /// Spend limit per budget period, in dollars.
+    #[arg(long)]
+    pub max_budget: Option<String>,
+    /// Budget period: `1d`, `7d`, `30d`, `1mo`; default: never resets.
+    #[arg(long)]
+    pub budget_duration: Option<String>,
+    /// Requests per minute for the whole team.
+    #[arg(long)]
+    pub rpm: Option<i64>,
+    /// Tokens per minute for the whole team.
+    #[arg(long)]
+    pub tpm: Option<i64>,
+}
+
+/// Creates a team with the same rules as the portal and the admin API.
+pub async fn create_team(
+    store: &Arc<dyn Store>,
+    args: TeamArgs,
+) -> anyhow::Result<tollgate_domain::model::Team> {
+    let spec = tollgate_app::server::teams::TeamSpec {
+        name: args.name,
+        max_budget: dollars("--max-budget", args.max_budget.as_deref())?,
+        budget_duration: args.budget_duration,
+        rpm_limit: args.rpm,
+        tpm_limit: args.tpm,
+    };
+    tollgate_app::server::teams::create_team(store.as_ref(), &cli(), spec, Timestamp::now())
         .await
         .map_err(|e| match e {
-            AppError::Invalid(f) => anyhow::anyhow!("{}: {}", flag_of(&f.field), f.message),
-            other => anyhow::anyhow!("cannot create the key: {other}"),
-        })?;
-    Ok((made.key, made.secret))
+            AppError::Invalid(f) if f.field == "name" => anyhow::anyhow!("name: {}", f.message),
+            other => refused("cannot create the team", other),
+        })
+}
+
+/// Every team, by name.
+pub async fn list_teams(
+    store: &Arc<dyn Store>,
+) -> anyhow::Result<Vec<tollgate_domain::model::Team>> {
+    tollgate_app::server::teams::list_teams(store.as_ref(), &cli())
+        .await
+        .map_err(|e| refused("cannot list teams", e))
 }
 
 /// Turns the storing of a key's prompts and completions on or off.

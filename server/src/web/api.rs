@@ -3,16 +3,19 @@
 //! `/api/v1/instances` serves the instance health report for alerting scripts; `/api/v1/spend`
 //! and `/api/v1/logs` (module [`spend`]) the analytics. `/api/v1/openapi.json` describes it all.
 
+mod audit;
 mod keys;
 mod people;
+mod routes;
 mod spend;
+mod teams;
+mod users;
 
 use axum::extract::{Query, Request, State};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use http::StatusCode;
-use serde::Deserialize;
 use serde_json::json;
 use tollgate_app::server::{PortalState, Principal};
 use tollgate_domain::{Action, Target};
@@ -20,13 +23,16 @@ use tollgate_domain::{Action, Target};
 pub fn router(state: PortalState) -> Router {
     Router::new()
         .route("/api/v1/me", get(get_me))
-        .route("/api/v1/users", get(list_users))
         .route("/api/v1/instances", get(list_instances))
         .route("/api/v1/instances/{name}", get(get_instance))
         .route("/api/v1/openapi.json", get(get_openapi))
         .merge(spend::routes())
         .merge(keys::routes())
         .merge(people::routes())
+        .merge(teams::routes())
+        .merge(users::routes())
+        .merge(audit::routes())
+        .merge(routes::routes())
         .route("/api/v1/{*rest}", axum::routing::any(not_found))
         .with_state(state)
 }
@@ -164,42 +170,6 @@ async fn get_me(p: Option<Extension<Principal>>) -> Result<Json<serde_json::Valu
         "role": p.actor.role,
         "teams": p.actor.teams.iter().map(|(t, r)| json!({"team_id": t, "role": r})).collect::<Vec<_>>(),
     })))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PageQuery {
-    #[serde(default = "default_limit")]
-    limit: u32,
-    #[serde(default)]
-    offset: u64,
-}
-
-fn default_limit() -> u32 {
-    100
-}
-
-async fn list_users(
-    State(state): State<PortalState>,
-    p: Option<Extension<Principal>>,
-    query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let p = principal(p)?;
-    p.actor
-        .authorize(Action::ReadUsers, Target::Global)
-        .map_err(|_| ApiError::Forbidden)?;
-    let q = self::query(query)?;
-    if !(1..=1000).contains(&q.limit) {
-        return Err(ApiError::BadRequest("limit is 1 to 1000".into()));
-    }
-    let users = state
-        .store
-        .list_users(&tollgate_store::Page {
-            limit: q.limit,
-            offset: q.offset,
-        })
-        .await?;
-    Ok(Json(json!({ "data": users })))
 }
 
 /// Every instance with its state, pods and diagnoses, and whether Kubernetes is on.

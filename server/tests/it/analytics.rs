@@ -28,7 +28,7 @@ async fn get(s: &Server, path: &str) -> reqwest::Response {
 }
 
 /// Polls `/api/v1/spend` (master key) until the model's request count reaches `n`.
-async fn wait_for_requests(s: &Server, query: &str, n: i64) -> Value {
+pub(super) async fn wait_for_requests(s: &Server, query: &str, n: i64) -> Value {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
         let body: Value = get(s, &format!("/api/v1/spend?{query}"))
@@ -46,15 +46,11 @@ async fn wait_for_requests(s: &Server, query: &str, n: i64) -> Value {
 
 async fn team(store: &dyn Store, name: &str) -> TeamId {
     let t = store
-        .create_team(&NewTeam {
-            id: TeamId::new(),
-            name: name.to_owned(),
-            max_budget: None,
-            budget_duration: None,
-            rpm_limit: None,
-            tpm_limit: None,
-            now: Timestamp::now(),
-        })
+        .create_team(&NewTeam::named(
+            TeamId::new(),
+            name.to_owned(),
+            Timestamp::now(),
+        ))
         .await
         .unwrap();
     t.id

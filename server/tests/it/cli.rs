@@ -270,3 +270,95 @@ fn store_prompts_switches_name_what_is_wrong() {
         "the secret is never in the audit log"
     );
 }
+
+/// `teams create|list` and `keys list|rotate`: the same rules as the admin API, refusals named by
+/// flag, and a rotation whose grace period the output states.
+#[test]
+fn teams_and_key_rotation_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/t.db", dir.path().display());
+    let env = [("TOLLGATE_DATABASE_URL", db.as_str())];
+    assert_eq!(run(&["migrate"], &env).0, 0);
+    let (code, out) = run(
+        &[
+            "teams",
+            "create",
+            "Platform",
+            "--max-budget",
+            "25",
+            "--budget-duration",
+            "30d",
+        ],
+        &env,
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("created team Platform"), "{out}");
+    for (args, said) in [
+        (&["teams", "create", "Platform"][..], "already exists"),
+        (&["teams", "create", " "][..], "name: "),
+        (&["teams", "create", "X", "--rpm=-1"][..], "--rpm: "),
+        (
+            &["teams", "create", "X", "--max-budget", "lots"][..],
+            "--max-budget",
+        ),
+    ] {
+        let (code, out) = run(args, &env);
+        assert_ne!(code, 0, "{args:?}: {out}");
+        assert!(out.contains(said), "{args:?}: {out}");
+    }
+    let (code, out) = run(&["teams", "list"], &env);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out.lines().count(), 1, "one team: {out}");
+    assert!(
+        out.contains("Platform") && out.contains("$25.00 / 30d"),
+        "{out}"
+    );
+
+    let (code, out) = run(
+        &["keys", "create", "--alias", "ci", "--team", "Platform"],
+        &env,
+    );
+    assert_eq!(code, 0, "{out}");
+    let id = out
+        .lines()
+        .find_map(|l| l.strip_prefix("id:"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let (code, out) = run(&["keys", "list", "--team", "Platform"], &env);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&id) && out.contains("ci") && out.contains("active"),
+        "{out}"
+    );
+    let (code, out) = run(&["keys", "list", "--search", "nothing-like-it"], &env);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out.lines().count(), 1, "the header only: {out}");
+
+    for (args, said) in [
+        (vec!["keys", "rotate", &id, "--grace", "1mo"], "--grace"),
+        (
+            vec!["keys", "rotate", &id, "--grace", "31d"],
+            "--grace: at most",
+        ),
+        (vec!["keys", "rotate", "not-a-uuid"], "is not a key id"),
+        (
+            vec!["keys", "rotate", "01a25122-d448-72ec-8046-6490ba12b93a"],
+            "no key 01a25122",
+        ),
+    ] {
+        let (code, out) = run(&args, &env);
+        assert_ne!(code, 0, "{args:?}: {out}");
+        assert!(out.contains(said), "{args:?}: {out}");
+    }
+    let (code, out) = run(&["keys", "rotate", &id, "--grace", "12h"], &env);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("the previous secret works until"), "{out}");
+    assert!(
+        out.contains(&format!("id:     {id}")),
+        "the same key: {out}"
+    );
+    let (code, out) = run(&["keys", "rotate", &id], &env);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("the previous secret no longer works"), "{out}");
+}

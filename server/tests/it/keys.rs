@@ -10,11 +10,11 @@ use tollgate_domain::authz::{GlobalRole, TeamRole};
 use tollgate_domain::{Micros, TeamId, Timestamp, UserId};
 use tollgate_store::{KeyQuery, NewTeam, NewUser};
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(super) const PASSWORD: &str = "correct horse battery staple";
 
 /// Who calls.
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Who {
+pub(super) enum Who {
     Master,
     Viewer,
     TeamAdmin,
@@ -24,7 +24,7 @@ enum Who {
     SignedOut,
 }
 
-const EVERYONE: [Who; 6] = [
+pub(super) const EVERYONE: [Who; 6] = [
     Who::Master,
     Who::Viewer,
     Who::TeamAdmin,
@@ -33,15 +33,15 @@ const EVERYONE: [Who; 6] = [
     Who::SignedOut,
 ];
 
-struct World {
-    s: Served,
-    team: TeamId,
-    other_team: TeamId,
-    member: UserId,
+pub(super) struct World {
+    pub(super) s: Served,
+    pub(super) team: TeamId,
+    pub(super) other_team: TeamId,
+    pub(super) member: UserId,
     clients: Vec<(Who, Client)>,
 }
 
-async fn person(
+pub(super) async fn person(
     s: &Served,
     email: &str,
     role: GlobalRole,
@@ -69,7 +69,7 @@ async fn person(
     user.id
 }
 
-async fn signed_in(s: &Served, email: &str) -> Client {
+pub(super) async fn signed_in(s: &Served, email: &str) -> Client {
     let browser = s.server.browser();
     let r = browser
         .post(format!("{}/rpc/sign_in", s.server.base))
@@ -81,17 +81,18 @@ async fn signed_in(s: &Served, email: &str) -> Client {
     browser
 }
 
-async fn world() -> World {
-    let s = serve_with_stub(&[]).await;
+pub(super) async fn world() -> World {
+    world_with(&[]).await
+}
+
+/// [`world`] with extra environment for the server.
+pub(super) async fn world_with(env: &[(&str, &str)]) -> World {
+    let s = serve_with_stub(env).await;
     let store = s.store.as_ref();
-    let new_team = |name: &str, budget: Option<Micros>| NewTeam {
-        id: TeamId::new(),
-        name: name.to_owned(),
-        max_budget: budget,
-        budget_duration: None,
-        rpm_limit: None,
-        tpm_limit: None,
-        now: Timestamp::now(),
+    let new_team = |name: &str, budget: Option<Micros>| {
+        let mut t = NewTeam::named(TeamId::new(), name, Timestamp::now());
+        t.settings.max_budget = budget;
+        t
     };
     let team = store
         .create_team(&new_team("Search", Some(Micros(10_000_000))))
@@ -141,7 +142,7 @@ async fn world() -> World {
 }
 
 impl World {
-    async fn call(
+    pub(super) async fn call(
         &self,
         who: Who,
         method: Method,
@@ -166,7 +167,38 @@ impl World {
     }
 
     /// A key of the team owned by the member, made directly in the store.
-    async fn members_key(&self) -> String {
+    /// `POST /rpc/{name}` as `who`, the body set by `body`; the status.
+    pub(super) async fn rpc(
+        &self,
+        who: Who,
+        name: &str,
+        body: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> StatusCode {
+        let client = &self.clients.iter().find(|(w, _)| *w == who).unwrap().1;
+        let mut req = client.post(format!("{}/rpc/{name}", self.s.server.base));
+        if who == Who::Master {
+            req = req.bearer_auth(MASTER);
+        }
+        body(req).send().await.unwrap().status()
+    }
+
+    /// A 4 MiB JSON body with `field` is refused before it is read: a 413, or the connection
+    /// closed while still sending.
+    pub(super) async fn refuses_oversized(&self, path: &str, field: &str) {
+        let huge = json!({ field: "y".repeat(4 << 20) });
+        match Client::new()
+            .post(format!("{}{path}", self.s.server.base))
+            .bearer_auth(MASTER)
+            .json(&huge)
+            .send()
+            .await
+        {
+            Ok(r) => assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE),
+            Err(e) => assert!(e.is_request(), "{e}"),
+        }
+    }
+
+    pub(super) async fn members_key(&self) -> String {
         let (status, made) = self
             .call(
                 Who::Master,
@@ -192,7 +224,7 @@ impl World {
     }
 }
 
-fn expect(who: Who, table: &[(Who, StatusCode)]) -> StatusCode {
+pub(super) fn expect(who: Who, table: &[(Who, StatusCode)]) -> StatusCode {
     table
         .iter()
         .find(|(w, _)| *w == who)
@@ -446,18 +478,7 @@ async fn bad_key_input_is_refused_by_field_and_stores_nothing() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    let huge = json!({"alias": "y".repeat(4 << 20)});
-    // Refused before it is read: a 413, or the connection closed while still sending.
-    match client
-        .post(&url)
-        .bearer_auth(MASTER)
-        .json(&huge)
-        .send()
-        .await
-    {
-        Ok(r) => assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE),
-        Err(e) => assert!(e.is_request(), "{e}"),
-    }
+    w.refuses_oversized("/api/v1/keys", "alias").await;
     // A team admin's key stays within the team's budget of $10.
     let (status, answer) = w
         .call(

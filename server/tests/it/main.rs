@@ -9,3 +9,6 @@ mod instances;
 mod keys;
 mod limits;
 mod portal;
+mod routes;
+mod rpc;
+mod teams;

@@ -17,7 +17,7 @@ use tollgate_gateway::balance::CooldownPolicy;
 use tollgate_gateway::secrets::SecretKey;
 use tollgate_gateway::usage::{CountingSink, UsageEvent, UsageSink};
 use tollgate_gateway::{Gateway, GatewayConfig};
-use tollgate_store::{ConnectOptions, CredentialSecret, NewCredential, NewKey, Store};
+use tollgate_store::{ConnectOptions, NewCredential, NewKey, Store};
 
 /// Small timeouts and cooldowns so failure tests are quick.
 pub fn test_config() -> GatewayConfig {
@@ -174,14 +174,13 @@ impl Harness {
         let mut route = r.route;
         for (d, secret) in route.deployments.iter_mut().zip(r.secrets) {
             if let Some(secret) = secret {
-                let (ciphertext, nonce) = self.secret_key.encrypt(&secret);
                 let c = self
                     .store
                     .create_credential(&NewCredential {
                         id: CredentialId::new(),
                         name: format!("cred-{}", d.id),
                         provider: d.provider.as_str().to_owned(),
-                        secret: CredentialSecret::Encrypted { ciphertext, nonce },
+                        secret: self.secret_key.seal(&secret),
                         now: Timestamp::now(),
                     })
                     .await
@@ -246,15 +245,11 @@ pub fn hi(model: &str) -> Value {
 pub async fn team(store: &dyn Store) -> tollgate_domain::TeamId {
     let id = tollgate_domain::TeamId::new();
     store
-        .create_team(&tollgate_store::NewTeam {
+        .create_team(&tollgate_store::NewTeam::named(
             id,
-            name: format!("team-{id}"),
-            max_budget: None,
-            budget_duration: None,
-            rpm_limit: None,
-            tpm_limit: None,
-            now: Timestamp::now(),
-        })
+            format!("team-{id}"),
+            Timestamp::now(),
+        ))
         .await
         .unwrap()
         .id

@@ -36,15 +36,22 @@ macro_rules! audit_ops {
             sqlx::query(concat!(
                 "SELECT ",
                 $crate::rows::audit_cols!(),
-                " FROM audit_log WHERE ($1 IS NULL OR ts < $1) \
+                " FROM audit_log WHERE ($1 IS NULL OR ts < $1 OR (ts = $1 AND id < $8)) \
                  AND ($2 IS NULL OR substr(action, 1, length($2)) = $2) \
                  AND ($3 IS NULL OR object_type = $3) \
+                 AND ($5 IS NULL OR object_id = $5) \
+                 AND ($6 IS NULL OR actor_label = $6) \
+                 AND ($7 IS NULL OR ts >= $7) \
                  ORDER BY ts DESC, id DESC LIMIT $4"
             ))
             .bind(q.before.map(|t| t.0))
             .bind(q.action_prefix.as_deref())
             .bind(q.object_type.as_deref())
             .bind(i64::from(q.limit))
+            .bind(q.object_id.as_deref())
+            .bind(q.actor.as_deref())
+            .bind(q.since.map(|t| t.0))
+            .bind(q.before_id.map(|i| id_arg(i.0)))
             .fetch_all(pool)
             .await
             .map_err($crate::Error::db)?

@@ -84,7 +84,9 @@ macro_rules! key_ops {
             sqlx::query(concat!(
                 "SELECT ",
                 $crate::rows::key_cols!(),
-                ", key_hash FROM virtual_keys WHERE NOT blocked ORDER BY created_at, id"
+                ", key_hash, previous_key_hash FROM virtual_keys WHERE NOT blocked \
+                 AND (user_id IS NULL OR user_id NOT IN (SELECT id FROM users WHERE disabled)) \
+                 ORDER BY created_at, id"
             ))
             .fetch_all(pool)
             .await
@@ -94,6 +96,7 @@ macro_rules! key_ops {
                 Ok($crate::KeyRecord {
                     key: $crate::rows::key(row)?,
                     key_hash: $crate::rows::DbRow::text(row, "key_hash")?,
+                    previous_key_hash: $crate::rows::DbRow::opt_text(row, "previous_key_hash")?,
                 })
             })
             .collect()
@@ -185,6 +188,33 @@ macro_rules! key_ops {
                     Err(e) => Err(e),
                 },
             }
+        }
+
+        pub(crate) async fn rotate_key(
+            pool: &sqlx::Pool<Db>,
+            id: tollgate_domain::KeyId,
+            secret: &$crate::KeySecret,
+            previous_until: Option<tollgate_domain::Timestamp>,
+            now: tollgate_domain::Timestamp,
+        ) -> $crate::Result<tollgate_domain::model::VirtualKey> {
+            // The right-hand sides read the row as it was: the previous hash is the one replaced.
+            let row = sqlx::query(concat!(
+                "UPDATE virtual_keys SET \
+                 previous_key_hash = CASE WHEN $5 IS NULL THEN NULL ELSE key_hash END, \
+                 previous_key_expires_at = $5, key_hash = $2, key_prefix = $3, key_suffix = $4, \
+                 updated_at = $6, version = version + 1 WHERE id = $1 RETURNING ",
+                $crate::rows::key_cols!()
+            ))
+            .bind(id_arg(id.0))
+            .bind(&secret.hash)
+            .bind(&secret.prefix)
+            .bind(&secret.suffix)
+            .bind(previous_until.map(|t| t.0))
+            .bind(now.0)
+            .fetch_optional(pool)
+            .await
+            .map_err($crate::Error::unique(&[("key_hash", "a key with this secret already exists")]))?;
+            $crate::rows::key(&row.ok_or($crate::Error::NotFound)?)
         }
 
         /// Sets one of a key's flags with `sql` (`$1` the id, `$2` the value, `$3` the time),

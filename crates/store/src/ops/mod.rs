@@ -247,6 +247,55 @@ macro_rules! impl_store {
             ) -> $crate::Result<()> {
                 $ops::add_team_member(&self.pool, team_id, user_id, role, now).await
             }
+            async fn update_team(
+                &self,
+                id: tollgate_domain::TeamId,
+                settings: &$crate::TeamSettings,
+                now: tollgate_domain::Timestamp,
+            ) -> $crate::Result<tollgate_domain::model::Team> {
+                $ops::update_team(&self.pool, id, settings, now).await
+            }
+            async fn set_team_policy(
+                &self,
+                id: tollgate_domain::TeamId,
+                policy: &tollgate_domain::policy::MemberPolicy,
+                now: tollgate_domain::Timestamp,
+            ) -> $crate::Result<tollgate_domain::model::Team> {
+                $ops::set_team_policy(&self.pool, id, policy, now).await
+            }
+            async fn delete_team(&self, id: tollgate_domain::TeamId) -> $crate::Result<()> {
+                $ops::delete_team(&self.pool, id).await
+            }
+            async fn set_team_member_role(
+                &self,
+                team_id: tollgate_domain::TeamId,
+                user_id: tollgate_domain::UserId,
+                role: tollgate_domain::authz::TeamRole,
+            ) -> $crate::Result<()> {
+                $ops::set_team_member_role(&self.pool, team_id, user_id, role).await
+            }
+            async fn team_roster(
+                &self,
+                team_id: tollgate_domain::TeamId,
+            ) -> $crate::Result<Vec<tollgate_domain::model::RosterEntry>> {
+                $ops::team_roster(&self.pool, team_id).await
+            }
+            async fn count_member_keys(
+                &self,
+                team_id: tollgate_domain::TeamId,
+                user_id: tollgate_domain::UserId,
+            ) -> $crate::Result<i64> {
+                $ops::count_member_keys(&self.pool, team_id, user_id).await
+            }
+            async fn rotate_key(
+                &self,
+                id: tollgate_domain::KeyId,
+                secret: &$crate::KeySecret,
+                previous_until: Option<tollgate_domain::Timestamp>,
+                now: tollgate_domain::Timestamp,
+            ) -> $crate::Result<tollgate_domain::model::VirtualKey> {
+                $ops::rotate_key(&self.pool, id, secret, previous_until, now).await
+            }
             async fn remove_team_member(
                 &self,
                 team_id: tollgate_domain::TeamId,

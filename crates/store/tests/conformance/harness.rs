@@ -171,15 +171,7 @@ pub fn new_user(email: &str) -> NewUser {
 
 /// A team without budget or limits.
 pub fn new_team(name: &str) -> NewTeam {
-    NewTeam {
-        id: TeamId::new(),
-        name: name.to_owned(),
-        max_budget: None,
-        budget_duration: None,
-        rpm_limit: None,
-        tpm_limit: None,
-        now: T0,
-    }
+    NewTeam::named(TeamId::new(), name, T0)
 }
 
 /// Creates a team without budget or limits; its id.

@@ -75,15 +75,8 @@ async fn users_and_sessions_round_trip(store: Arc<dyn Store>) {
 
 async fn teams_audit_and_nodes_round_trip(store: Arc<dyn Store>) {
     for (i, s) in hostile().into_iter().enumerate() {
-        let team = NewTeam {
-            id: TeamId::new(),
-            name: format!("{}{i}", indexed(&s)),
-            max_budget: None,
-            budget_duration: Some(s.clone()),
-            rpm_limit: None,
-            tpm_limit: None,
-            now: T0,
-        };
+        let mut team = NewTeam::named(TeamId::new(), format!("{}{i}", indexed(&s)), T0);
+        team.settings.budget_duration = Some(s.clone());
         let created = store.create_team(&team).await.unwrap();
         assert_eq!(store.get_team(team.id).await.unwrap(), created);
 
@@ -103,7 +96,11 @@ async fn teams_audit_and_nodes_round_trip(store: Arc<dyn Store>) {
             limit: 1,
             action_prefix: Some(s.clone()),
             object_type: Some(s.clone()),
+            object_id: Some(s.clone()),
+            actor: Some(s.clone()),
+            since: Some(entry.ts),
             before: None,
+            before_id: None,
         };
         assert_eq!(store.list_audit(&q).await.unwrap(), [entry]);
 

@@ -8,10 +8,10 @@ use tollgate_store::{Error, Page, Store};
 
 async fn create_get_and_list(store: Arc<dyn Store>) {
     let mut full = new_team("Research");
-    full.max_budget = Some(Micros(250_000_000));
-    full.budget_duration = Some("30d".to_owned());
-    full.rpm_limit = Some(600);
-    full.tpm_limit = Some(1_000_000);
+    full.settings.max_budget = Some(Micros(250_000_000));
+    full.settings.budget_duration = Some("30d".to_owned());
+    full.settings.rpm_limit = Some(600);
+    full.settings.tpm_limit = Some(1_000_000);
     let created = store.create_team(&full).await.unwrap();
     assert_eq!(created.spend, Micros::ZERO);
     assert_eq!(created.max_budget, Some(Micros(250_000_000)));

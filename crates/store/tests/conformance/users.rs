@@ -140,15 +140,7 @@ async fn set_password_role_and_disabled(store: Arc<dyn Store>) {
 async fn delete_user_cascades_sessions_and_memberships(store: Arc<dyn Store>) {
     let ana = user(store.as_ref(), "ana@example.com").await;
     let bo = user(store.as_ref(), "bo@example.com").await;
-    let team = NewTeam {
-        id: TeamId::new(),
-        name: "Platform".to_owned(),
-        max_budget: None,
-        budget_duration: None,
-        rpm_limit: None,
-        tpm_limit: None,
-        now: T0,
-    };
+    let team = NewTeam::named(TeamId::new(), "Platform".to_owned(), T0);
     store.create_team(&team).await.unwrap();
     for u in [&ana, &bo] {
         store

@@ -28,6 +28,7 @@ pub fn routes() -> Router<PortalState> {
         .route("/api/v1/keys/{id}", get(info).patch(edit).delete(delete))
         .route("/api/v1/keys/{id}/block", post(block))
         .route("/api/v1/keys/{id}/unblock", post(unblock))
+        .route("/api/v1/keys/{id}/rotate", post(rotate))
         .route("/key/generate", post(litellm_generate))
         .route("/key/info", get(litellm_info))
         .route("/key/list", get(litellm_list))
@@ -35,6 +36,7 @@ pub fn routes() -> Router<PortalState> {
         .route("/key/delete", post(litellm_delete))
         .route("/key/block", post(litellm_block))
         .route("/key/unblock", post(litellm_unblock))
+        .route("/key/regenerate", post(litellm_regenerate))
 }
 
 fn key_id(id: &str) -> Result<KeyId, ApiError> {
@@ -169,7 +171,68 @@ async fn switch(
     Ok(Json(json!({ "data": key })))
 }
 
+/// `POST /api/v1/keys/{id}/rotate`: `{"grace_seconds": n}` (optional, default 0).
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RotateBody {
+    #[serde(default)]
+    grace_seconds: u64,
+}
+
+async fn rotate(
+    State(state): State<PortalState>,
+    p: Option<Extension<Principal>>,
+    Path(id): Path<String>,
+    b: Result<Json<RotateBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let who = principal(p)?;
+    let b = body(b)?;
+    let made = keys::rotate_key(
+        state.store.as_ref(),
+        &who,
+        key_id(&id)?,
+        b.grace_seconds,
+        Timestamp::now(),
+    )
+    .await?;
+    Ok(Json(json!({ "data": made.key, "secret": made.secret })))
+}
+
 // LiteLLM's endpoints.
+
+/// `/key/regenerate`: LiteLLM names the key by its secret (`key`); the old secret stops at once
+/// unless `grace_period` (`30s`, `12h`, `1d` ...) says how long it keeps working.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LiteLlmRegenerate {
+    key: String,
+    grace_period: Option<String>,
+}
+
+async fn litellm_regenerate(
+    State(state): State<PortalState>,
+    p: Option<Extension<Principal>>,
+    b: Result<Json<LiteLlmRegenerate>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let who = principal(p)?;
+    let b = body(b)?;
+    let grace_secs = match b.grace_period.as_deref() {
+        None | Some("") => 0,
+        Some(g) => match BudgetPeriod::parse(g) {
+            Ok(BudgetPeriod::Millis(ms)) => u64::try_from(ms / 1000).unwrap_or(0),
+            Ok(BudgetPeriod::Months(n)) => u64::from(n) * 30 * 24 * 3600,
+            Err(e) => return Err(ApiError::BadRequest(format!("grace_period: {e}"))),
+        },
+    };
+    let store = state.store.as_ref();
+    let id = keys::resolve(store, &b.key).await?;
+    let made = keys::rotate_key(store, &who, id, grace_secs, Timestamp::now())
+        .await
+        .map_err(|e| e.renamed(&[("grace_seconds", "grace_period")]))?;
+    let mut answer = litellm_key(&made.key);
+    answer["key"] = json!(made.secret);
+    Ok(Json(answer))
+}
 
 /// `/key/generate` in LiteLLM's field names. Money is in dollars (a JSON number); `duration`
 /// is how long the key lives (`30d`, `12h`, `1mo` = 30 days; none: forever). Fields LiteLLM has and Tollgate

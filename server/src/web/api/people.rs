@@ -10,7 +10,8 @@ use axum::routing::post;
 use axum::{Extension, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tollgate_app::server::people::{self, TeamSpec};
+use tollgate_app::server::people;
+use tollgate_app::server::teams::{self, TeamSpec};
 use tollgate_app::server::{PortalState, Principal};
 use tollgate_domain::authz::{GlobalRole, TeamRole};
 use tollgate_domain::{TeamId, Timestamp};
@@ -46,7 +47,9 @@ async fn team_new(
         rpm_limit: b.rpm_limit,
         tpm_limit: b.tpm_limit,
     };
-    let team = people::create_team(state.store.as_ref(), &who, spec, Timestamp::now()).await?;
+    let team = teams::create_team(state.store.as_ref(), &who, spec, Timestamp::now())
+        .await
+        .map_err(|e| e.renamed(&[("name", "team_alias")]))?;
     Ok(Json(json!({
         "team_id": team.id,
         "team_alias": team.name,
@@ -106,7 +109,8 @@ async fn user_new(
         b.team_id.map(|t| (t, TeamRole::Member)),
         Timestamp::now(),
     )
-    .await?;
+    .await
+    .map_err(|e| e.renamed(&[("email", "user_email"), ("name", "user_alias")]))?;
     Ok(Json(json!({
         "user_id": made.user.id,
         "user_email": made.user.email,

@@ -1,0 +1,183 @@
+//! Model routes: every route the gateways serve (the database's, and `tollgate.toml`'s shown
+//! read-only), with their deployments; admins add a route with one deployment here (more
+//! through the admin API) and delete database routes.
+
+use crate::components::empty::PageHeader;
+use crate::components::form::{FormError, FormInput};
+use crate::server_fns::settings::{CreateRoute, DeleteRoute, list_routes};
+use leptos::prelude::*;
+use tollgate_domain::routing::{Credential, ProviderKind, Route, RouteSource, Strategy};
+
+#[component]
+pub fn RoutesPage() -> impl IntoView {
+    let create = ServerAction::<CreateRoute>::new();
+    let delete = ServerAction::<DeleteRoute>::new();
+    let view = Resource::new(
+        move || create.version().get() + delete.version().get(),
+        |_| list_routes(),
+    );
+    view! {
+        <PageHeader title="Routes" description="Model names clients may call, and the upstream deployments that serve them. Exact names win over wildcards such as anthropic/*, and * catches the rest."/>
+        <Suspense fallback=|| view! { <p class="text-sm text-zinc-500">"Loading…"</p> }>
+            {move || view.get().map(|r| match r {
+                Ok(v) => {
+                    let credentials = v.credentials.clone();
+                    view! {
+                        {v.can_manage.then(|| view! { <NewRoute create credentials=credentials.clone()/> })}
+                        <FormError error=Signal::derive(move || delete.value().get().and_then(Result::err))/>
+                        <div class="card overflow-x-auto">
+                            <table class="w-full text-sm" data-testid="routes-table">
+                                <thead class="bg-zinc-50 text-left text-xs uppercase text-zinc-500 dark:bg-zinc-900">
+                                    <tr>
+                                        <th class="px-4 py-2">"Model"</th><th class="px-4 py-2">"Instance"</th>
+                                        <th class="px-4 py-2">"Strategy"</th><th class="px-4 py-2">"Deployments"</th>
+                                        <th class="px-4 py-2">"Retries · timeout · fallbacks"</th><th class="px-4 py-2">"Source"</th>
+                                        <th class="px-4 py-2"><span class="sr-only">"Actions"</span></th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    {v.routes.is_empty().then(|| view! {
+                                        <tr><td colspan="7" class="px-4 py-6 text-center text-zinc-500">"No routes yet: clients get 404 for every model."</td></tr>
+                                    })}
+                                    {v.routes.into_iter().map(|r| view! { <RouteRow r credentials=credentials.clone() manage=v.can_manage delete/> }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                    }.into_any()
+                }
+                Err(e) => view! { <p role="alert" class="field-error">{e.to_string()}</p> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn NewRoute(create: ServerAction<CreateRoute>, credentials: Vec<Credential>) -> impl IntoView {
+    view! {
+        <section class="card mb-6 p-4" aria-labelledby="new-route">
+            <h2 id="new-route" class="mb-3 text-sm font-semibold">"New route"</h2>
+            <ActionForm action=create>
+                <div class="grid gap-3 sm:grid-cols-2 lg:grid-cols-4">
+                    <FormInput label="Model name" name="model_name" hint="gpt-4o, anthropic/*, or *."/>
+                    <FormInput label="Instance" name="instance" hint="Empty: every instance."/>
+                    <div class="space-y-1.5">
+                        <label class="label" for="strategy">"Strategy"</label>
+                        <select class="input" id="strategy" name="form[strategy]">
+                            {Strategy::ALL.into_iter().map(|s| view! { <option value=s.as_str()>{s.as_str().replace('_', " ")}</option> }).collect_view()}
+                        </select>
+                    </div>
+                    <FormInput label="Timeout (ms)" name="timeout_ms"/>
+                    <FormInput label="Retries" name="retries" hint="On other deployments; 0 to 10."/>
+                    <FormInput label="Fallbacks" name="fallbacks" hint="Model names, comma-separated."/>
+                    <div class="space-y-1.5">
+                        <label class="label" for="provider">"Provider"</label>
+                        <select class="input" id="provider" name="form[provider]">
+                            {ProviderKind::ALL.into_iter().map(|p| view! { <option value=p.as_str()>{p.as_str()}</option> }).collect_view()}
+                        </select>
+                    </div>
+                    <FormInput label="Upstream model" name="upstream_model" hint="Empty on a wildcard: the matched suffix."/>
+                    <FormInput label="API base" name="api_base" hint="Empty: the provider's public API."/>
+                    <div class="space-y-1.5">
+                        <label class="label" for="credential">"Credential"</label>
+                        <select class="input" id="credential" name="form[credential]">
+                            <option value="">"none"</option>
+                            {credentials.into_iter().map(|c| view! { <option value=c.id.to_string()>{format!("{} ({})", c.name, c.provider)}</option> }).collect_view()}
+                        </select>
+                        <p class="text-xs text-zinc-500">"Secrets are added under Settings."</p>
+                    </div>
+                </div>
+                <div class="mt-3 flex items-center gap-3">
+                    <button type="submit" class="btn btn-primary" disabled=move || create.pending().get()>"Create route"</button>
+                    <FormError error=Signal::derive(move || create.value().get().and_then(Result::err))/>
+                </div>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn RouteRow(
+    r: Route,
+    credentials: Vec<Credential>,
+    manage: bool,
+    delete: ServerAction<DeleteRoute>,
+) -> impl IntoView {
+    let id = r.id;
+    let model = r.model_name.clone();
+    let from_db = r.source == RouteSource::Db;
+    let credential_name = move |c: Option<tollgate_domain::CredentialId>| {
+        c.and_then(|c| {
+            credentials
+                .iter()
+                .find(|x| x.id == c)
+                .map(|x| x.name.clone())
+        })
+    };
+    let deployments = r
+        .deployments
+        .iter()
+        .map(|d| {
+            let upstream = if d.upstream_model.is_empty() {
+                "(the matched suffix)".to_owned()
+            } else {
+                d.upstream_model.clone()
+            };
+            let mut line = format!("{} {upstream}", d.provider.as_str());
+            if let Some(b) = &d.api_base {
+                line.push_str(&format!(" at {b}"));
+            }
+            if let Some(c) = credential_name(d.credential_id) {
+                line.push_str(&format!(" · key {c}"));
+            }
+            if r.deployments.len() > 1 {
+                line.push_str(&format!(" · weight {}", d.weight));
+            }
+            if !d.enabled {
+                line.push_str(" · disabled");
+            }
+            line
+        })
+        .collect::<Vec<_>>();
+    let alias = r.alias_of.clone().map(|a| format!("alias of {a}"));
+    let mut policy = vec![format!("{} retries", r.retries)];
+    if let Some(t) = r.timeout_ms {
+        policy.push(format!("{t} ms"));
+    }
+    if !r.fallbacks.is_empty() {
+        policy.push(format!("then {}", r.fallbacks.join(", ")));
+    }
+    if !r.header_match.is_empty() {
+        let h: Vec<String> = r
+            .header_match
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        policy.push(format!("when {}", h.join(", ")));
+    }
+    let ask_delete = move |_| {
+        let sure = window()
+            .confirm_with_message(&format!("Delete the route {model}? Requests for it get 404 (or a wildcard's answer) at once."))
+            .unwrap_or(false);
+        if sure {
+            delete.dispatch(DeleteRoute { id });
+        }
+    };
+    view! {
+        <tr class="border-t border-zinc-100 align-top dark:border-zinc-800" data-route=r.model_name.clone()>
+            <td class="px-4 py-2 font-mono text-xs font-medium">{r.model_name.clone()}</td>
+            <td class="px-4 py-2">{r.instance.clone().unwrap_or_else(|| "every instance".to_owned())}</td>
+            <td class="px-4 py-2">{r.strategy.as_str().replace('_', " ")}</td>
+            <td class="px-4 py-2">
+                {alias.map(|a| view! { <p>{a}</p> })}
+                <ul class="space-y-0.5">{deployments.into_iter().map(|d| view! { <li class="text-xs">{d}</li> }).collect_view()}</ul>
+            </td>
+            <td class="px-4 py-2 text-xs text-zinc-600 dark:text-zinc-400">{policy.join(" · ")}</td>
+            <td class="px-4 py-2">
+                <span class="badge">{if from_db { "portal" } else { "tollgate.toml (read-only)" }}</span>
+            </td>
+            <td class="px-4 py-2 text-right">
+                {(manage && from_db).then(|| view! { <button class="btn" on:click=ask_delete>"Delete"</button> })}
+            </td>
+        </tr>
+    }
+}

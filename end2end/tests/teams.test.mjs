@@ -1,0 +1,240 @@
+// Teams and self-service in a real Chromium, the story issue 5 tells: an admin makes a team
+// with a member policy and a user, and adds the user to the team; the member signs in (with
+// the one-time password, then their own), makes a key within the policy, is refused outside it
+// with the limit named, and copies the secret; the key answers through `tollgate serve`'s
+// gateway (to a stub upstream in this process); the admin blocks it and the next request is
+// refused; the audit page shows every step, filters, and exports it as CSV. Each page is
+// saved in light and dark.
+import assert from 'node:assert/strict';
+import { after, before, describe } from 'node:test';
+import {
+  hydrated,
+  launchBrowser,
+  screenshotThemes,
+  signInWithMasterKey,
+  startServer,
+  startStub,
+  story,
+  stubRoute,
+  until,
+} from '../harness.mjs';
+
+const MASTER_KEY = 'sk-master-e2e-teams-0123456789abcdef';
+const MEMBER_EMAIL = 'member@example.com';
+const MEMBER_PASSWORD = 'member-e2e-Correct-Horse-42';
+const TEAM = 'Search <b>team</b>';
+
+describe('teams, members and their keys', () => {
+  let stub;
+  let server;
+  let admin;
+  let member;
+  let secret;
+  const step = story(() => [
+    ['admin-', admin.page],
+    ['member-', member.page],
+  ]);
+
+  before(async () => {
+    stub = await startStub({ prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 });
+    server = await startServer('teams', {
+      env: { TOLLGATE_MASTER_KEY: MASTER_KEY, STUB_KEY: 'stub-secret' },
+      config: stubRoute(stub.port, 'gpt-4o'),
+    });
+    admin = await launchBrowser();
+    member = await launchBrowser();
+    await member.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+  });
+
+  after(async () => {
+    await admin?.close();
+    await member?.close();
+    await server?.stop();
+    await stub?.close();
+  });
+
+  const chat = (key) =>
+    fetch(`${server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }),
+    }).then((r) => r.status);
+
+  step('the admin creates a team and sets its member policy', async () => {
+    const page = admin.page;
+    await signInWithMasterKey(page, server.url, MASTER_KEY);
+    await page.goto(`${server.url}/teams`);
+    await hydrated(page);
+    await page.getByText('No teams yet.').waitFor();
+    // A bad budget is refused with the field's message and adds nothing.
+    await page.locator('#name').fill(TEAM);
+    await page.locator('#max_budget').fill('lots');
+    await page.getByRole('button', { name: 'Create team' }).click();
+    await page.getByRole('alert').filter({ hasText: /dollars/ }).first().waitFor();
+    assert.equal(await page.locator('[data-testid=teams-table] tbody tr[data-team]').count(), 0);
+    await page.locator('#max_budget').fill('50');
+    await page.locator('#budget_duration').fill('30d');
+    await page.getByRole('button', { name: 'Create team' }).click();
+    const row = page.locator('[data-testid=teams-table] tbody tr[data-team]').first();
+    await row.waitFor();
+    // Markup in a name is shown as text.
+    assert.equal((await row.locator('td').first().innerText()).trim(), TEAM);
+    assert.match(await row.innerText(), /\$50\.00 \/ 30d/);
+    await screenshotThemes(page, '20-teams');
+
+    await row.getByRole('link').click();
+    await page.waitForURL((u) => u.pathname.startsWith('/teams/'));
+    await hydrated(page);
+    assert.equal((await page.locator('[data-testid=team-name]').innerText()).trim(), TEAM);
+    await page.locator('#policy-models').fill('gpt-4o');
+    await page.locator('#policy-max_budget').fill('5');
+    await page.locator('#policy-max_rpm').fill('60');
+    await page.locator('#policy-max_keys').fill('2');
+    await page.locator('#policy-max_expiry_days').fill('30');
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    await page.getByText('Policy saved.').waitFor();
+  });
+
+  let oneTimePassword;
+  step('the admin creates a user, who gets a one-time password, and adds them to the team', async () => {
+    const page = admin.page;
+    await page.goto(`${server.url}/users`);
+    await hydrated(page);
+    await page.locator('#email').fill(MEMBER_EMAIL);
+    await page.locator('#name').fill('Mem Ber');
+    await page.getByRole('button', { name: 'Create user' }).click();
+    oneTimePassword = (await page.locator('[data-testid=password]').innerText()).trim();
+    assert.match(oneTimePassword, /^[0-9A-Za-z]{20}$/);
+    await page.locator(`tr[data-user="${MEMBER_EMAIL}"]`).waitFor();
+    await screenshotThemes(page, '21-users');
+    // The same email again is refused, with the reason.
+    await page.locator('#email').fill(MEMBER_EMAIL.toUpperCase());
+    await page.getByRole('button', { name: 'Create user' }).click();
+    await page.getByRole('alert').filter({ hasText: /already exists/ }).first().waitFor();
+
+    await page.goto(`${server.url}/teams`);
+    await hydrated(page);
+    await page.locator('[data-testid=teams-table] tbody tr[data-team] a').first().click();
+    await page.waitForURL((u) => u.pathname.startsWith('/teams/'));
+    await hydrated(page);
+    await page.locator('#member-email').fill('nobody@example.com');
+    await page.getByRole('button', { name: 'Add member' }).click();
+    await page.getByRole('alert').filter({ hasText: /no user has this email/ }).first().waitFor();
+    await page.locator('#member-email').fill(MEMBER_EMAIL);
+    await page.getByRole('button', { name: 'Add member' }).click();
+    await page.locator(`tr[data-member="${MEMBER_EMAIL}"]`).waitFor();
+    await screenshotThemes(page, '22-team');
+  });
+
+  step('the member signs in, chooses a password, and sees the team policy', async () => {
+    const page = member.page;
+    await page.goto(`${server.url}/signin`);
+    await hydrated(page);
+    await page.locator('input[name=email]').fill(MEMBER_EMAIL);
+    await page.locator('input[name=password]').fill(oneTimePassword);
+    await page.locator('button[type=submit]').click();
+    await page.waitForURL((u) => u.pathname === '/account/password');
+    await hydrated(page);
+    await page.locator('input[name=current_password]').fill(oneTimePassword);
+    await page.locator('input[name=new_password]').fill(MEMBER_PASSWORD);
+    await page.locator('input[name=confirm_password]').fill(MEMBER_PASSWORD);
+    await page.locator('button[type=submit]').click();
+    await page.waitForURL((u) => u.pathname === '/');
+    await page.goto(`${server.url}/teams`);
+    await hydrated(page);
+    const row = page.locator('[data-testid=teams-table] tbody tr[data-team]');
+    await row.first().waitFor();
+    assert.equal(await row.count(), 1);
+    assert.match(await row.first().innerText(), /models gpt-4o/);
+    // A member sees the policy but cannot change it, nor create teams.
+    await row.first().locator('a').click();
+    await page.locator('[data-testid=policy-summary]').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Save policy' }).count(), 0);
+  });
+
+  step('the member makes a key within the policy and is refused outside it, naming the limit', async () => {
+    const page = member.page;
+    await page.goto(`${server.url}/keys`);
+    await hydrated(page);
+    const rows = page.locator('[data-testid=keys-table] tbody tr[data-key]');
+    await page.getByText('No keys match.').waitFor();
+    // Outside: a model the policy does not grant.
+    await page.locator('#alias').fill('too wide');
+    await page.locator('#models').fill('gpt-4o-mini');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    await page.getByRole('alert').filter({ hasText: /policy/ }).first().waitFor();
+    // Outside: a budget over the policy's $5.
+    await page.locator('#models').fill('');
+    await page.locator('#max_budget').fill('6');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    await page.getByRole('alert').filter({ hasText: /at most \$5\.00 per key/ }).first().waitFor();
+    assert.equal(await rows.count(), 0, 'refusals add nothing');
+    // Within: the policy fills in what is left open.
+    await page.locator('#alias').fill('my laptop');
+    await page.locator('#max_budget').fill('');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    secret = (await page.locator('[data-testid=secret]').innerText()).trim();
+    assert.match(secret, /^sk-tg-[0-9A-Za-z]{40}$/);
+    await page.locator('[data-testid=new-secret]').getByRole('button', { name: 'Copy' }).click();
+    await page.getByRole('button', { name: 'Copied' }).waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret);
+    await rows.first().waitFor();
+    const text = await rows.first().innerText();
+    assert.match(text, /gpt-4o/);
+    assert.match(text, /\$5\.00/);
+    await screenshotThemes(page, '23-keys-member');
+  });
+
+  step('the key answers through the gateway; blocked by the admin, the next request is refused', async () => {
+    await until('the new key to answer', async () => ((await chat(secret)) === 200 ? true : undefined));
+    const page = admin.page;
+    await page.goto(`${server.url}/keys`);
+    await hydrated(page);
+    const row = page.locator('[data-testid=keys-table] tbody tr[data-key]').first();
+    await row.waitFor();
+    assert.match(await row.innerText(), /my laptop/);
+    await row.getByRole('button', { name: 'Block' }).click();
+    await row.locator('.badge', { hasText: 'blocked' }).waitFor();
+    await until('the blocked key to be refused', async () => ((await chat(secret)) === 401 ? true : undefined));
+    await screenshotThemes(page, '24-keys-admin');
+  });
+
+  step('the audit page shows every step, filters, and exports CSV', async () => {
+    const page = admin.page;
+    await page.goto(`${server.url}/audit`);
+    await hydrated(page);
+    const actions = async () =>
+      page.locator('[data-testid=audit-table] tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.action));
+    await page.locator('[data-testid=audit-table] tbody tr').first().waitFor();
+    const all = await actions();
+    for (const a of ['team.create', 'team.policy', 'user.create', 'team.member.add', 'key.create', 'key.block']) {
+      assert.ok(all.includes(a), `${a} in ${all.join(', ')}`);
+    }
+    assert.equal(all[0], 'key.block', 'newest first');
+    // The key's change shows what it was and became, without its secret.
+    const blocked = page.locator('[data-testid=audit-table] tbody tr[data-action="key.block"]').first();
+    await blocked.locator('summary').click();
+    assert.match(await blocked.innerText(), /"blocked": true/);
+    assert.ok(!(await page.content()).includes(secret), 'no secret on the audit page');
+    await screenshotThemes(page, '25-audit');
+
+    await page.locator('#audit-action').fill('key.');
+    await page.locator('#audit-action').press('Enter');
+    await until('only key changes listed', async () => {
+      const list = await actions();
+      return list.length === 2 && list.every((a) => a.startsWith('key.')) ? true : undefined;
+    });
+    const href = await page.locator('[data-testid=audit-export]').getAttribute('href');
+    assert.equal(href, '/api/v1/audit.csv?action=key.');
+    const csv = await page.evaluate(async (h) => (await fetch(h)).text(), href);
+    const lines = csv.trim().split('\r\n');
+    assert.equal(lines[0], 'time,actor,action,object_type,object_id,before,after');
+    assert.equal(lines.length, 3, csv);
+    assert.ok(!csv.includes(secret));
+  });
+
+  step('no uncaught errors in either page', () => {
+    assert.deepEqual(admin.errors, []);
+    assert.deepEqual(member.errors, []);
+  });
+});

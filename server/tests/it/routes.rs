@@ -1,0 +1,512 @@
+//! Routes, credentials and price overrides over HTTP against a real `tollgate serve`: every
+//! endpoint as every role, bad input refused by field with nothing stored, a route made through
+//! the API answering at the gateway (with a sealed credential sent upstream), config routes
+//! listed read-only, and a price override charged.
+
+use super::analytics::wait_for_requests;
+use super::harness::{ask, wait_until};
+use super::keys::{EVERYONE, Who, expect, world_with};
+use reqwest::{Method, StatusCode as S};
+use serde_json::{Value, json};
+
+/// The secret key that seals credentials in these tests (32 bytes as hex).
+const SECRET_KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_role_gets_exactly_its_rights_on_routes_credentials_and_prices() {
+    let w = world_with(&[("TOLLGATE_SECRET_KEY", SECRET_KEY)]).await;
+    let read = [
+        (Who::Master, S::OK),
+        (Who::Viewer, S::OK),
+        (Who::TeamAdmin, S::OK),
+        (Who::Member, S::OK),
+        (Who::Outsider, S::OK),
+        (Who::SignedOut, S::UNAUTHORIZED),
+    ];
+    let write = [
+        (Who::Master, S::CREATED),
+        (Who::Viewer, S::FORBIDDEN),
+        (Who::TeamAdmin, S::FORBIDDEN),
+        (Who::Member, S::FORBIDDEN),
+        (Who::Outsider, S::FORBIDDEN),
+        (Who::SignedOut, S::UNAUTHORIZED),
+    ];
+    let removed = write.map(|(w, s)| (w, if s == S::CREATED { S::NO_CONTENT } else { s }));
+    let priced = write.map(|(w, s)| (w, if s == S::CREATED { S::OK } else { s }));
+    for (i, who) in EVERYONE.into_iter().enumerate() {
+        for path in ["/api/v1/routes", "/api/v1/credentials", "/api/v1/prices"] {
+            let (status, _) = w.call(who, Method::GET, path, None).await;
+            assert_eq!(status, expect(who, &read), "{who:?} reads {path}");
+        }
+        let model = format!("m{i}");
+        let (status, body) = w
+            .call(
+                who,
+                Method::POST,
+                "/api/v1/routes",
+                Some(json!({"model_name": model, "deployments": [{"provider": "openai", "upstream_model": "gpt-4o"}]})),
+            )
+            .await;
+        assert_eq!(
+            status,
+            expect(who, &write),
+            "{who:?} creates a route: {body}"
+        );
+        let routes = w.s.store.list_routes().await.unwrap();
+        assert_eq!(
+            routes.iter().any(|r| r.model_name == model),
+            status == S::CREATED
+        );
+        let (status, body) = w
+            .call(
+                who,
+                Method::POST,
+                "/api/v1/credentials",
+                Some(json!({"name": format!("c{i}"), "provider": "openai", "secret": "sk-upstream-secret"})),
+            )
+            .await;
+        assert_eq!(
+            status,
+            expect(who, &write),
+            "{who:?} adds a credential: {body}"
+        );
+        let (status, _) = w
+            .call(
+                who,
+                Method::PUT,
+                "/api/v1/prices",
+                Some(json!({"pattern": model, "input_per_mtok": 1_000_000, "output_per_mtok": 2_000_000})),
+            )
+            .await;
+        assert_eq!(status, expect(who, &priced), "{who:?} sets a price");
+        // Deleting: a route, a credential and a price the master key made for this caller.
+        let victim = format!("del{i}");
+        let (_, route) = w
+            .call(
+                Who::Master,
+                Method::POST,
+                "/api/v1/routes",
+                Some(json!({"model_name": victim, "deployments": [{"provider": "openai", "upstream_model": "m"}]})),
+            )
+            .await;
+        let (_, cred) = w
+            .call(
+                Who::Master,
+                Method::POST,
+                "/api/v1/credentials",
+                Some(json!({"name": victim, "provider": "openai", "reference": "env:X"})),
+            )
+            .await;
+        w.call(
+            Who::Master,
+            Method::PUT,
+            "/api/v1/prices",
+            Some(json!({"pattern": victim, "input_per_mtok": 1, "output_per_mtok": 1})),
+        )
+        .await;
+        for path in [
+            format!("/api/v1/routes/{}", route["data"]["id"].as_str().unwrap()),
+            format!(
+                "/api/v1/credentials/{}",
+                cred["data"]["id"].as_str().unwrap()
+            ),
+            format!("/api/v1/prices/{victim}"),
+        ] {
+            let (status, _) = w.call(who, Method::DELETE, &path, None).await;
+            assert_eq!(status, expect(who, &removed), "{who:?} deletes {path}");
+        }
+        let gone =
+            !w.s.store
+                .list_routes()
+                .await
+                .unwrap()
+                .iter()
+                .any(|r| r.model_name == victim);
+        assert_eq!(gone, expect(who, &removed) == S::NO_CONTENT, "{who:?}");
+    }
+    // No answer, list or audit entry holds a secret.
+    let (_, creds) = w
+        .call(Who::Viewer, Method::GET, "/api/v1/credentials", None)
+        .await;
+    assert!(!creds.to_string().contains("sk-upstream-secret"), "{creds}");
+    assert_eq!(
+        creds["data"][0]["reference"],
+        Value::Null,
+        "stored encrypted"
+    );
+    let audit =
+        w.s.store
+            .list_audit(&tollgate_store::AuditQuery {
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    assert!(audit.iter().any(|e| e.action == "credential.create"));
+    for e in audit {
+        assert!(
+            !format!("{:?}{:?}", e.before, e.after).contains("sk-upstream-secret"),
+            "{e:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route_made_through_the_api_serves_with_its_sealed_credential_and_price() {
+    let w = world_with(&[("TOLLGATE_SECRET_KEY", SECRET_KEY)]).await;
+    let base = w.s.server.base.clone();
+    // The stub upstream is the config route's: its base, read from the config route listed.
+    let (status, listed) = w
+        .call(Who::Member, Method::GET, "/api/v1/routes", None)
+        .await;
+    assert_eq!(status, S::OK);
+    let config = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["model_name"] == "ping")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        config["source"], "config",
+        "tollgate.toml's route, read-only"
+    );
+    let api_base = config["deployments"][0]["api_base"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let (status, cred) = w
+        .call(
+            Who::Master,
+            Method::POST,
+            "/api/v1/credentials",
+            Some(json!({"name": "stub", "provider": "openai", "secret": "sk-upstream-secret"})),
+        )
+        .await;
+    assert_eq!(status, S::CREATED, "{cred}");
+    let (status, route) = w
+        .call(
+            Who::Master,
+            Method::POST,
+            "/api/v1/routes",
+            Some(json!({
+                "model_name": "db-model",
+                "retries": 1,
+                "deployments": [{"provider": "openai", "upstream_model": "gpt-4o", "api_base": api_base, "credential_id": cred["data"]["id"]}],
+            })),
+        )
+        .await;
+    assert_eq!(status, S::CREATED, "{route}");
+    let (status, _) = w
+        .call(
+            Who::Master,
+            Method::PUT,
+            "/api/v1/prices",
+            Some(json!({"pattern": "db-model", "input_per_mtok": 1_000_000, "output_per_mtok": 2_000_000})),
+        )
+        .await;
+    assert_eq!(status, S::OK);
+    // A deployment price on the route would win; the upstream model's table price comes first,
+    // so the override is set on the upstream model too.
+    let (status, _) = w
+        .call(
+            Who::Master,
+            Method::PUT,
+            "/api/v1/prices",
+            Some(json!({"pattern": "gpt-4o", "input_per_mtok": 1_000_000, "output_per_mtok": 2_000_000})),
+        )
+        .await;
+    assert_eq!(status, S::OK);
+
+    let (_, made) = w
+        .call(
+            Who::Master,
+            Method::POST,
+            "/api/v1/keys",
+            Some(json!({"alias": "routes"})),
+        )
+        .await;
+    let key = made["secret"].as_str().unwrap().to_owned();
+    wait_until("the new route answers", || async {
+        ask(&base, &key, "db-model").await == 200
+    })
+    .await;
+    // 10 prompt tokens at $1/M and 10,000 completion tokens at $2/M: $0.02001.
+    let body = wait_for_requests(&w.s.server, "model=db-model", 1).await;
+    assert_eq!(body["totals"]["cost_micros"], 20_010, "{body:#}");
+
+    // The credential is in use: it cannot be deleted; the route can, and then the model is gone.
+    let (status, body) = w
+        .call(
+            Who::Master,
+            Method::DELETE,
+            &format!(
+                "/api/v1/credentials/{}",
+                cred["data"]["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(status, S::CONFLICT, "{body}");
+    let (status, _) = w
+        .call(
+            Who::Master,
+            Method::DELETE,
+            &format!("/api/v1/routes/{}", route["data"]["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(status, S::NO_CONTENT);
+    wait_until("the deleted route is gone", || async {
+        ask(&base, &key, "db-model").await == 404
+    })
+    .await;
+    // A config route is not the API's to delete.
+    let (status, _) = w
+        .call(
+            Who::Master,
+            Method::DELETE,
+            &format!("/api/v1/routes/{}", config["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(status, S::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_routes_credentials_and_prices_are_refused_by_field() {
+    // No secret key: secrets cannot be sealed, references still work.
+    let w = super::keys::world().await;
+    let store = w.s.store.clone();
+    let dep = json!({"provider": "openai", "upstream_model": "gpt-4o"});
+    for (bad, field) in [
+        (
+            json!({"model_name": "a*b", "deployments": [dep]}),
+            "model_name",
+        ),
+        (
+            json!({"model_name": " ", "deployments": [dep]}),
+            "model_name",
+        ),
+        (json!({"model_name": "x"}), "deployments"),
+        (
+            json!({"model_name": "x", "instance": "Prod EU", "deployments": [dep]}),
+            "instance",
+        ),
+        (
+            json!({"model_name": "x", "retries": 11, "deployments": [dep]}),
+            "retries",
+        ),
+        (
+            json!({"model_name": "x", "timeout_ms": 0, "deployments": [dep]}),
+            "timeout_ms",
+        ),
+        (
+            json!({"model_name": "x", "fallbacks": ["y*"], "deployments": [dep]}),
+            "fallbacks",
+        ),
+        (
+            json!({"model_name": "x", "header_match": {"bad header": "1"}, "deployments": [dep]}),
+            "header_match",
+        ),
+        (
+            json!({"model_name": "x", "alias_of": "y", "deployments": [dep]}),
+            "alias_of",
+        ),
+        (
+            json!({"model_name": "x", "strategy": "random", "deployments": [dep]}),
+            "strategy",
+        ),
+        (
+            json!({"model_name": "x", "deployments": [{"provider": "openai"}]}),
+            "deployments[0].upstream_model",
+        ),
+        (
+            json!({"model_name": "x", "deployments": [{"provider": "azure", "upstream_model": "m"}]}),
+            "deployments[0].api_base",
+        ),
+        (
+            json!({"model_name": "x", "deployments": [{"provider": "openai", "upstream_model": "m", "api_base": "javascript:alert(1)"}]}),
+            "deployments[0].api_base",
+        ),
+        (
+            json!({"model_name": "x", "deployments": [{"provider": "openai", "upstream_model": "m", "weight": -1}]}),
+            "deployments[0].weight",
+        ),
+        (
+            json!({"model_name": "x", "deployments": [{"provider": "openai", "upstream_model": "m", "credential_id": "01a25122-d448-72ec-8046-6490ba12b93a"}]}),
+            "deployments[0].credential_id",
+        ),
+        (
+            json!({"model_name": "x", "deployments": [{"provider": "cohere", "upstream_model": "m"}]}),
+            "provider",
+        ),
+        (
+            json!({"model_name": "x", "deployments": [dep], "surprise": true}),
+            "surprise",
+        ),
+    ] {
+        let (status, body) = w
+            .call(
+                Who::Master,
+                Method::POST,
+                "/api/v1/routes",
+                Some(bad.clone()),
+            )
+            .await;
+        assert_eq!(status, S::BAD_REQUEST, "{bad}: {body}");
+        assert!(
+            body.to_string().contains(field),
+            "{bad} names {field}: {body}"
+        );
+    }
+    assert!(
+        store.list_routes().await.unwrap().is_empty(),
+        "nothing stored"
+    );
+    // A route twice for the same instance and headers is a conflict.
+    let ok = json!({"model_name": "x", "deployments": [dep]});
+    let (status, _) = w
+        .call(
+            Who::Master,
+            Method::POST,
+            "/api/v1/routes",
+            Some(ok.clone()),
+        )
+        .await;
+    assert_eq!(status, S::CREATED);
+    let (status, body) = w
+        .call(Who::Master, Method::POST, "/api/v1/routes", Some(ok))
+        .await;
+    assert_eq!(status, S::CONFLICT, "{body}");
+    w.refuses_oversized("/api/v1/routes", "model_name").await;
+
+    for (bad, field) in [
+        (
+            json!({"name": "c", "provider": "openai", "secret": "sk-x"}),
+            "TOLLGATE_SECRET_KEY",
+        ),
+        (json!({"name": "c", "provider": "openai"}), "secret"),
+        (
+            json!({"name": "c", "provider": "openai", "reference": "OPENAI_API_KEY"}),
+            "reference",
+        ),
+        (
+            json!({"name": "c", "provider": "openai", "reference": "env:A", "secret": "s"}),
+            "secret",
+        ),
+        (
+            json!({"name": "c", "provider": "nope", "reference": "env:A"}),
+            "provider",
+        ),
+        (
+            json!({"name": " ", "provider": "openai", "reference": "env:A"}),
+            "name",
+        ),
+    ] {
+        let (status, body) = w
+            .call(
+                Who::Master,
+                Method::POST,
+                "/api/v1/credentials",
+                Some(bad.clone()),
+            )
+            .await;
+        assert_eq!(status, S::BAD_REQUEST, "{bad}: {body}");
+        assert!(
+            body.to_string().contains(field),
+            "{bad} names {field}: {body}"
+        );
+    }
+    assert!(store.list_credentials().await.unwrap().is_empty());
+    let (status, made) = w
+        .call(
+            Who::Master,
+            Method::POST,
+            "/api/v1/credentials",
+            Some(json!({"name": "<b>env</b>", "provider": "anthropic", "reference": "env:ANTHROPIC_API_KEY"})),
+        )
+        .await;
+    assert_eq!(status, S::CREATED, "{made}");
+    assert_eq!(made["data"]["reference"], "env:ANTHROPIC_API_KEY");
+
+    for (bad, field) in [
+        (
+            json!({"pattern": "a*b", "input_per_mtok": 1, "output_per_mtok": 1}),
+            "pattern",
+        ),
+        (
+            json!({"pattern": "m", "input_per_mtok": -1, "output_per_mtok": 1}),
+            "input_per_mtok",
+        ),
+        (
+            json!({"pattern": "m", "input_per_mtok": 1}),
+            "output_per_mtok",
+        ),
+    ] {
+        let (status, body) = w
+            .call(
+                Who::Master,
+                Method::PUT,
+                "/api/v1/prices",
+                Some(bad.clone()),
+            )
+            .await;
+        assert_eq!(status, S::BAD_REQUEST, "{bad}: {body}");
+        assert!(
+            body.to_string().contains(field),
+            "{bad} names {field}: {body}"
+        );
+    }
+    assert!(store.list_model_prices().await.unwrap().is_empty());
+    let (status, _) = w
+        .call(
+            Who::Master,
+            Method::DELETE,
+            "/api/v1/prices/nothing-here",
+            None,
+        )
+        .await;
+    assert_eq!(status, S::NOT_FOUND);
+}
+
+/// Every route of the admin API added with the portal issue is in the OpenAPI document.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_lists_every_new_route() {
+    let w = super::keys::world().await;
+    let (_, doc) = w
+        .call(Who::SignedOut, Method::GET, "/api/v1/openapi.json", None)
+        .await;
+    for (path, method) in [
+        ("/api/v1/keys/{id}/rotate", "post"),
+        ("/key/regenerate", "post"),
+        ("/api/v1/teams", "get"),
+        ("/api/v1/teams", "post"),
+        ("/api/v1/teams/{id}", "get"),
+        ("/api/v1/teams/{id}", "put"),
+        ("/api/v1/teams/{id}", "delete"),
+        ("/api/v1/teams/{id}/policy", "put"),
+        ("/api/v1/teams/{id}/members", "post"),
+        ("/api/v1/teams/{id}/members/{user}", "put"),
+        ("/api/v1/teams/{id}/members/{user}", "delete"),
+        ("/api/v1/users", "get"),
+        ("/api/v1/users", "post"),
+        ("/api/v1/users/{id}", "patch"),
+        ("/api/v1/users/{id}", "delete"),
+        ("/api/v1/users/{id}/password", "post"),
+        ("/api/v1/audit", "get"),
+        ("/api/v1/audit.csv", "get"),
+        ("/api/v1/routes", "get"),
+        ("/api/v1/routes", "post"),
+        ("/api/v1/routes/{id}", "delete"),
+        ("/api/v1/credentials", "get"),
+        ("/api/v1/credentials", "post"),
+        ("/api/v1/credentials/{id}", "delete"),
+        ("/api/v1/prices", "get"),
+        ("/api/v1/prices", "put"),
+        ("/api/v1/prices/{pattern}", "delete"),
+    ] {
+        assert!(doc["paths"][path][method].is_object(), "{method} {path}");
+    }
+}
