@@ -376,7 +376,97 @@ async fn update_key_checks_the_version(store: Arc<dyn Store>) {
     ));
 }
 
+/// A rotation replaces the hash and keeps the replaced one for the grace period; a second
+/// rotation replaces the first's previous hash; none keeps no previous hash.
+async fn rotation_keeps_the_previous_hash_for_the_grace_period(store: Arc<dyn Store>) {
+    let made = store.create_key(&new_key("hash-1")).await.unwrap();
+    let until = Timestamp(T0.0 + 60_000);
+    let secret = |h: &str| tollgate_store::KeySecret {
+        hash: h.to_owned(),
+        prefix: format!("sk-tg-{h}"),
+        suffix: "zzzz".to_owned(),
+    };
+    let rotated = store
+        .rotate_key(made.id, &secret("hash-2"), Some(until), T0)
+        .await
+        .unwrap();
+    assert_eq!(rotated.id, made.id);
+    assert_eq!(rotated.version, made.version + 1);
+    assert_eq!(rotated.previous_expires_at, Some(until));
+    assert_eq!(rotated.key_prefix, "sk-tg-hash-2");
+    assert_eq!(store.get_key_by_hash("hash-2").await.unwrap().id, made.id);
+    assert!(matches!(
+        store.get_key_by_hash("hash-1").await,
+        Err(Error::NotFound)
+    ));
+    let active = |hash: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .list_active_keys()
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|r| r.key_hash == hash)
+                .map(|r| r.previous_key_hash)
+        }
+    };
+    assert_eq!(active("hash-2").await, Some(Some("hash-1".to_owned())));
+    store
+        .rotate_key(made.id, &secret("hash-3"), Some(until), T0)
+        .await
+        .unwrap();
+    assert_eq!(active("hash-3").await, Some(Some("hash-2".to_owned())));
+    let last = store
+        .rotate_key(made.id, &secret("hash-4"), None, T0)
+        .await
+        .unwrap();
+    assert_eq!(last.previous_expires_at, None);
+    assert_eq!(active("hash-4").await, Some(None));
+    // A secret already in use is a conflict and changes nothing; a missing key is not found.
+    let other = store.create_key(&new_key("hash-other")).await.unwrap();
+    let err = store
+        .rotate_key(other.id, &secret("hash-4"), None, T0)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    assert_eq!(store.get_key(other.id).await.unwrap(), other);
+    assert!(matches!(
+        store
+            .rotate_key(KeyId::new(), &secret("hash-5"), None, T0)
+            .await,
+        Err(Error::NotFound)
+    ));
+}
+
+/// The gateways' list leaves out the keys of disabled users, and has them again once enabled.
+async fn disabled_owners_keys_are_not_active(store: Arc<dyn Store>) {
+    let ana = user(store.as_ref(), "ana@example.com").await;
+    let mut k = new_key("ana-hash");
+    k.user_id = Some(ana.id);
+    store.create_key(&k).await.unwrap();
+    store.create_key(&new_key("ownerless")).await.unwrap();
+    let hashes = || async {
+        let mut h: Vec<String> = store
+            .list_active_keys()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.key_hash)
+            .collect();
+        h.sort();
+        h
+    };
+    assert_eq!(hashes().await, ["ana-hash", "ownerless"]);
+    store.set_user_disabled(ana.id, true, T0).await.unwrap();
+    assert_eq!(hashes().await, ["ownerless"]);
+    store.set_user_disabled(ana.id, false, T0).await.unwrap();
+    assert_eq!(hashes().await, ["ana-hash", "ownerless"]);
+}
+
 both!(
+    rotation_keeps_the_previous_hash_for_the_grace_period,
+    disabled_owners_keys_are_not_active,
     update_key_checks_the_version,
     find_keys_filters_and_pages,
     create_get_and_list,

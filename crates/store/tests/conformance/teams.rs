@@ -1,10 +1,11 @@
 //! Teams and their members.
 
-use crate::harness::{T0, assert_safe, both, new_team, user};
+use crate::harness::{T0, assert_safe, both, new_key, new_team, user};
 use std::sync::Arc;
 use tollgate_domain::authz::TeamRole;
+use tollgate_domain::policy::MemberPolicy;
 use tollgate_domain::{Micros, TeamId, Timestamp, UserId};
-use tollgate_store::{Error, Page, Store};
+use tollgate_store::{Error, Page, Store, TeamSettings};
 
 async fn create_get_and_list(store: Arc<dyn Store>) {
     let mut full = new_team("Research");
@@ -138,7 +139,133 @@ async fn members_of_missing_teams_or_users_are_not_found(store: Arc<dyn Store>) 
     );
 }
 
+/// Settings, policy, roles, the roster and a member's key count; deletes with and without keys.
+async fn edit_policy_roster_and_delete(store: Arc<dyn Store>) {
+    let ana = user(store.as_ref(), "ana@example.com").await;
+    let bo = user(store.as_ref(), "bo@example.com").await;
+    let team = store.create_team(&new_team("Platform")).await.unwrap();
+    store.create_team(&new_team("Research")).await.unwrap();
+    let later = Timestamp(T0.0 + 5);
+    let settings = TeamSettings {
+        name: "Platform EU".to_owned(),
+        max_budget: Some(Micros(7)),
+        budget_duration: Some("7d".to_owned()),
+        rpm_limit: Some(9),
+        tpm_limit: None,
+    };
+    let edited = store.update_team(team.id, &settings, later).await.unwrap();
+    assert_eq!(
+        (
+            edited.name.as_str(),
+            edited.max_budget,
+            edited.rpm_limit,
+            edited.updated_at
+        ),
+        ("Platform EU", Some(Micros(7)), Some(9), later)
+    );
+    assert_eq!(store.get_team(team.id).await.unwrap(), edited);
+    let taken = TeamSettings {
+        name: "Research".to_owned(),
+        ..TeamSettings::default()
+    };
+    let err = store.update_team(team.id, &taken, later).await.unwrap_err();
+    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    assert_eq!(store.get_team(team.id).await.unwrap(), edited, "unchanged");
+    assert!(matches!(
+        store.update_team(TeamId::new(), &settings, later).await,
+        Err(Error::NotFound)
+    ));
+
+    // The policy round-trips; an open one reads back as open.
+    let policy = MemberPolicy {
+        models: Some(vec!["gpt-4o".to_owned(), "anthropic/*".to_owned()]),
+        max_budget: Some(Micros(5_000_000)),
+        max_keys: Some(3),
+        max_expiry_days: Some(30),
+        ..MemberPolicy::default()
+    };
+    let with = store
+        .set_team_policy(team.id, &policy, later)
+        .await
+        .unwrap();
+    assert_eq!(with.policy, policy);
+    assert_eq!(store.get_team(team.id).await.unwrap().policy, policy);
+    let open = store
+        .set_team_policy(team.id, &MemberPolicy::default(), later)
+        .await
+        .unwrap();
+    assert!(open.policy.is_open());
+
+    // Roster: by email, with roles; a role change; a member's keys counted in this team only.
+    store
+        .add_team_member(team.id, bo.id, TeamRole::Member, T0)
+        .await
+        .unwrap();
+    store
+        .add_team_member(team.id, ana.id, TeamRole::TeamAdmin, later)
+        .await
+        .unwrap();
+    let roster = store.team_roster(team.id).await.unwrap();
+    let rows: Vec<(&str, TeamRole)> = roster
+        .iter()
+        .map(|m| (m.user.email.as_str(), m.role))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("ana@example.com", TeamRole::TeamAdmin),
+            ("bo@example.com", TeamRole::Member)
+        ]
+    );
+    assert_eq!(roster[1].added_at, T0);
+    store
+        .set_team_member_role(team.id, bo.id, TeamRole::TeamAdmin)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.team_roster(team.id).await.unwrap()[1].role,
+        TeamRole::TeamAdmin
+    );
+    assert!(matches!(
+        store
+            .set_team_member_role(team.id, UserId::new(), TeamRole::Member)
+            .await,
+        Err(Error::NotFound)
+    ));
+    assert_eq!(store.count_member_keys(team.id, bo.id).await.unwrap(), 0);
+    for hash in ["k1", "k2"] {
+        let mut k = new_key(hash);
+        k.team_id = Some(team.id);
+        k.user_id = Some(bo.id);
+        store.create_key(&k).await.unwrap();
+    }
+    assert_eq!(store.count_member_keys(team.id, bo.id).await.unwrap(), 2);
+    assert_eq!(store.count_member_keys(team.id, ana.id).await.unwrap(), 0);
+
+    // A team with keys is not deleted; without, it goes with its memberships.
+    let err = store.delete_team(team.id).await.unwrap_err();
+    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    assert_safe(&err);
+    assert!(store.get_team(team.id).await.is_ok());
+    let empty = store.create_team(&new_team("Empty")).await.unwrap();
+    store
+        .add_team_member(empty.id, ana.id, TeamRole::Member, T0)
+        .await
+        .unwrap();
+    store.delete_team(empty.id).await.unwrap();
+    assert!(matches!(
+        store.get_team(empty.id).await,
+        Err(Error::NotFound)
+    ));
+    assert_eq!(store.memberships_of(ana.id).await.unwrap().len(), 1);
+    assert!(matches!(
+        store.delete_team(empty.id).await,
+        Err(Error::NotFound)
+    ));
+}
+
 both!(
+    edit_policy_roster_and_delete,
     create_get_and_list,
     duplicate_name_is_a_conflict,
     membership,
