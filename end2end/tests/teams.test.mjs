@@ -185,6 +185,49 @@ describe('teams, members and their keys', () => {
     await screenshotThemes(page, '23-keys-member');
   });
 
+  step('the member edits the key: saved within the policy, refused beyond it, and refused when changed meanwhile', async () => {
+    const page = member.page;
+    const row = page.locator('[data-testid=keys-table] tbody tr[data-key]').first();
+    const id = await row.getAttribute('data-key');
+    await row.getByRole('button', { name: 'Edit' }).click();
+    const edit = page.locator('tr[data-edit]');
+    await edit.waitFor();
+    assert.equal(await edit.locator('input[name="form[rpm_limit]"]').inputValue(), '60', 'filled with the key');
+    await edit.locator('input[name="form[rpm_limit]"]').fill('600');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('alert').filter({ hasText: /at most 60 per key/ }).first().waitFor();
+    await edit.locator('input[name="form[rpm_limit]"]').fill('30');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await edit.waitFor({ state: 'detached' });
+    const api = (method, body) =>
+      fetch(`${server.url}/api/v1/keys/${id}`, {
+        method,
+        headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
+        body: body && JSON.stringify(body),
+      });
+    const saved = await (await api('GET')).json();
+    assert.equal(saved.data.rpm_limit, 30);
+    // Opened here, then changed elsewhere: this save is refused, and the other one stands.
+    await row.getByRole('button', { name: 'Edit' }).click();
+    await edit.waitFor();
+    const elsewhere = await api('PATCH', { version: saved.data.version, alias: 'renamed elsewhere' });
+    assert.equal(elsewhere.status, 200);
+    await edit.locator('input[name="form[alias]"]').fill('renamed here');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('alert').filter({ hasText: /changed since you opened it/ }).first().waitFor();
+    assert.equal((await (await api('GET')).json()).data.alias, 'renamed elsewhere');
+    await screenshotThemes(page, '23b-keys-edit');
+    // The filters: by team, and by how soon keys expire (the policy gave this one 30 days).
+    await page.reload();
+    await hydrated(page);
+    await page.locator('#team-filter').selectOption({ label: TEAM });
+    await row.waitFor();
+    await page.locator('#state').selectOption('expiring');
+    await page.getByText('No keys match.').waitFor();
+    await page.locator('#state').selectOption('');
+    await row.waitFor();
+  });
+
   step('the key answers through the gateway; blocked by the admin, the next request is refused', async () => {
     await until('the new key to answer', async () => ((await chat(secret)) === 200 ? true : undefined));
     const page = admin.page;
@@ -192,7 +235,7 @@ describe('teams, members and their keys', () => {
     await hydrated(page);
     const row = page.locator('[data-testid=keys-table] tbody tr[data-key]').first();
     await row.waitFor();
-    assert.match(await row.innerText(), /my laptop/);
+    assert.match(await row.innerText(), /renamed elsewhere/);
     await row.getByRole('button', { name: 'Block' }).click();
     await row.locator('.badge', { hasText: 'blocked' }).waitFor();
     await until('the blocked key to be refused', async () => ((await chat(secret)) === 401 ? true : undefined));
@@ -220,17 +263,78 @@ describe('teams, members and their keys', () => {
 
     await page.locator('#audit-action').fill('key.');
     await page.locator('#audit-action').press('Enter');
-    await until('only key changes listed', async () => {
+    const keyChanges = await until('only key changes listed', async () => {
       const list = await actions();
-      return list.length === 2 && list.every((a) => a.startsWith('key.')) ? true : undefined;
+      const only = list.length > 0 && list.length < all.length && list.every((a) => a.startsWith("key."));
+      return only ? list : undefined;
     });
+    // Made, edited twice (here and through the API), blocked.
+    assert.deepEqual(keyChanges, ['key.block', 'key.update', 'key.update', 'key.create']);
     const href = await page.locator('[data-testid=audit-export]').getAttribute('href');
     assert.equal(href, '/api/v1/audit.csv?action=key.');
     const csv = await page.evaluate(async (h) => (await fetch(h)).text(), href);
     const lines = csv.trim().split('\r\n');
     assert.equal(lines[0], 'time,actor,action,object_type,object_id,before,after');
-    assert.equal(lines.length, 3, csv);
+    assert.equal(lines.length, 1 + keyChanges.length, csv);
     assert.ok(!csv.includes(secret));
+  });
+
+  step('routes: tollgate.toml\'s shown read-only, one added, a LiteLLM config previewed then imported', async () => {
+    const page = admin.page;
+    await page.goto(`${server.url}/routes`);
+    await hydrated(page);
+    const config = page.locator('tr[data-route="gpt-4o"]');
+    await config.waitFor();
+    assert.match(await config.innerText(), /tollgate\.toml \(read-only\)/);
+    assert.equal(await config.getByRole('button', { name: 'Delete' }).count(), 0);
+    // Refused: a pattern with `*` in the middle, by field; nothing added.
+    await page.locator('#model_name').fill('a*b');
+    await page.locator('#upstream_model').fill('x');
+    await page.getByRole('button', { name: 'Create route' }).click();
+    await page.getByRole('alert').filter({ hasText: /may only end a pattern/ }).first().waitFor();
+    await page.locator('#model_name').fill('e2e-route');
+    await page.locator('#api_base').fill(`http://127.0.0.1:${stub.port}/v1`);
+    await page.getByRole('button', { name: 'Create route' }).click();
+    await page.locator('tr[data-route="e2e-route"]').waitFor();
+
+    await page.locator('[data-testid=import] summary').click();
+    await page.locator('#import-config').fill(
+      'model_list:\n  - model_name: imported-model\n    litellm_params:\n      model: openai/gpt-4o-mini\n      api_key: os.environ/OPENAI_API_KEY\n  - model_name: titan\n    litellm_params:\n      model: bedrock/amazon.titan\n',
+    );
+    await page.getByRole('button', { name: 'Preview' }).click();
+    const preview = page.locator('[data-testid=import-preview]');
+    await preview.waitFor();
+    assert.match(await preview.innerText(), /1 route\(s\) would be created/);
+    assert.match(await preview.innerText(), /bedrock/);
+    assert.equal(await page.locator('tr[data-route="imported-model"]').count(), 0, 'a preview writes nothing');
+    await screenshotThemes(page, '26-routes');
+    await preview.getByRole('button', { name: 'Apply' }).click();
+    await page.locator('[data-testid=import-report]').waitFor();
+    await page.locator('tr[data-route="imported-model"]').waitFor();
+  });
+
+  step('settings: a credential reference and a price override, shown without secrets', async () => {
+    const page = admin.page;
+    await page.goto(`${server.url}/settings`);
+    await hydrated(page);
+    // The import added its reference.
+    await page.locator('tr[data-credential="env:OPENAI_API_KEY"]').waitFor();
+    await page.locator('#name').fill('anthropic-prod');
+    await page.locator('#provider').selectOption('anthropic');
+    await page.locator('#reference').fill('ANTHROPIC_API_KEY');
+    await page.getByRole('button', { name: 'Add credential' }).click();
+    await page.getByRole('alert').filter({ hasText: /env:VARIABLE/ }).first().waitFor();
+    await page.locator('#reference').fill('env:ANTHROPIC_API_KEY');
+    await page.getByRole('button', { name: 'Add credential' }).click();
+    await page.locator('tr[data-credential="anthropic-prod"]').waitFor();
+    await page.locator('#pattern').fill('e2e-route');
+    await page.locator('#input').fill('1.25');
+    await page.locator('#output').fill('5');
+    await page.getByRole('button', { name: 'Set price' }).click();
+    const price = page.locator('tr[data-price="e2e-route"]');
+    await price.waitFor();
+    assert.match(await price.innerText(), /\$1\.25[\s\S]*\$5\.00/);
+    await screenshotThemes(page, '27-settings');
   });
 
   step('no uncaught errors in either page', () => {

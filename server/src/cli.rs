@@ -214,11 +214,11 @@ async fn run_import(
     dry_run: bool,
     instance: Option<&str>,
 ) -> anyhow::Result<()> {
-    use commands::import;
+    use tollgate_app::server::import;
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
     let plan = import::convert(
-        import::parse(&text)?,
+        import::parse(&text).map_err(anyhow::Error::msg)?,
         instance,
         tollgate_domain::Timestamp::now(),
     );
@@ -238,7 +238,7 @@ async fn run_import(
         return Ok(());
     }
     let store = commands::open_store(config).await?;
-    for line in import::apply(&store, plan).await? {
+    for line in import::apply(store.as_ref(), plan).await? {
         println!("{line}");
     }
     Ok(())

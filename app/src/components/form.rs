@@ -53,12 +53,17 @@ pub fn FormInput(
     #[prop(default = "text")] kind: &'static str,
     #[prop(optional)] hint: &'static str,
     #[prop(optional, into)] value: String,
+    /// Overrides the id, for a form repeated on one page (a row's edit form).
+    #[prop(optional, into)]
+    id: Option<String>,
 ) -> impl IntoView {
-    let id = if group == "form" {
-        name.to_owned()
-    } else {
-        format!("{group}-{name}")
-    };
+    let id = id.unwrap_or_else(|| {
+        if group == "form" {
+            name.to_owned()
+        } else {
+            format!("{group}-{name}")
+        }
+    });
     view! {
         <div class="space-y-1.5">
             <label class="label" for=id.clone()>{label}</label>

@@ -3,10 +3,12 @@
 //! (`crate::server::keys`); the buttons only ask.
 
 use crate::components::empty::PageHeader;
-use crate::components::form::{FormError, FormInput as Input};
+use crate::components::form::{FormError, FormInput, FormInput as Input};
 use crate::components::format::money;
 use crate::server_fns::analytics::get_spend_options;
-use crate::server_fns::keys::{CreateKey, DeleteKey, RotateKey, SetKeyBlocked, list_keys};
+use crate::server_fns::keys::{
+    CreateKey, DeleteKey, RotateKey, SetKeyBlocked, UpdateKey, list_keys,
+};
 use leptos::prelude::*;
 use tollgate_domain::KeyId;
 use tollgate_domain::key_spec::KeyFilter;
@@ -20,6 +22,16 @@ pub fn KeysPage() -> impl IntoView {
     let switch = ServerAction::<SetKeyBlocked>::new();
     let remove = ServerAction::<DeleteKey>::new();
     let rotate = ServerAction::<RotateKey>::new();
+    let update = ServerAction::<UpdateKey>::new();
+    // The list reloads after a saved edit only: a refused one keeps its form open, with the
+    // reason, and the values typed.
+    let (saved, set_saved) = signal(0usize);
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = update.value().get() {
+            set_saved.update(|n| *n += 1);
+        }
+    });
+    let (team, set_team) = signal(String::new());
     let (search, set_search) = signal(String::new());
     let (state, set_state) = signal(String::new());
     // The pages walked so far: each entry is the `after` of one page (the first is `None`).
@@ -29,14 +41,16 @@ pub fn KeysPage() -> impl IntoView {
             (
                 search.get(),
                 state.get(),
+                team.get(),
                 pages.with(|p| p.last().copied().flatten()),
                 create.version().get()
                     + switch.version().get()
                     + remove.version().get()
-                    + rotate.version().get(),
+                    + rotate.version().get()
+                    + saved.get(),
             )
         },
-        |(search, state, after, _)| {
+        |(search, state, team, after, _)| {
             list_keys(KeyFilter {
                 search: Some(search).filter(|s| !s.trim().is_empty()),
                 blocked: match state.as_str() {
@@ -44,6 +58,12 @@ pub fn KeysPage() -> impl IntoView {
                     "active" => Some(false),
                     _ => None,
                 },
+                expires_within_days: match state.as_str() {
+                    "expiring" => Some(7),
+                    "expired" => Some(0),
+                    _ => None,
+                },
+                team: team.parse().ok(),
                 after,
                 limit: Some(PAGE),
                 ..KeyFilter::default()
@@ -89,6 +109,8 @@ pub fn KeysPage() -> impl IntoView {
                     <Input label="Requests a minute" name="rpm_limit"/>
                     <Input label="Tokens a minute" name="tpm_limit"/>
                     <Input label="Expires" name="expires" kind="date"/>
+                    <Input label="Instances" name="instances" hint="Gateway instances, comma-separated; empty: all."/>
+                    <Input label="Metadata" name="metadata" hint="A JSON object kept with the key."/>
                 </div>
                 <div class="mt-3 flex items-center gap-3">
                     <button type="submit" class="btn btn-primary" disabled=move || create.pending().get()>"Create key"</button>
@@ -109,6 +131,19 @@ pub fn KeysPage() -> impl IntoView {
                     <option value="">"All"</option>
                     <option value="active">"Active"</option>
                     <option value="blocked">"Blocked"</option>
+                    <option value="expiring">"Expiring within 7 days"</option>
+                    <option value="expired">"Expired"</option>
+                </select>
+            </div>
+            <div class="space-y-1.5">
+                <label class="label" for="team-filter">"Team"</label>
+                <select class="input w-auto" id="team-filter" on:change=move |ev| { set_team.set(event_target_value(&ev)); restart(); }>
+                    <option value="">"All I may see"</option>
+                    <Suspense fallback=|| ()>
+                        {move || options.get().and_then(Result::ok).map(|o| o.teams.into_iter().map(|(id, name)| view! {
+                            <option value=id.to_string()>{name}</option>
+                        }).collect_view())}
+                    </Suspense>
                 </select>
             </div>
         </div>
@@ -134,7 +169,7 @@ pub fn KeysPage() -> impl IntoView {
                                     {page.keys.is_empty().then(|| view! {
                                         <tr><td colspan="8" class="px-4 py-6 text-center text-zinc-500">"No keys match."</td></tr>
                                     })}
-                                    {page.keys.into_iter().map(|k| view! { <KeyRow k now switch remove rotate/> }).collect_view()}
+                                    {page.keys.into_iter().map(|k| view! { <KeyRow k now switch remove rotate update/> }).collect_view()}
                                 </tbody>
                             </table>
                         </div>
@@ -180,8 +215,11 @@ fn KeyRow(
     switch: ServerAction<SetKeyBlocked>,
     remove: ServerAction<DeleteKey>,
     rotate: ServerAction<RotateKey>,
+    update: ServerAction<UpdateKey>,
 ) -> impl IntoView {
     let id = k.id;
+    let (editing, set_editing) = signal(false);
+    let edit_form = k.clone();
     let rotate_name = k.alias.clone().unwrap_or_else(|| k.masked());
     let ask_rotate = move |_| {
         let answer = window()
@@ -242,9 +280,46 @@ fn KeyRow(
                     {if blocked { "Unblock" } else { "Block" }}
                 </button>
                 " "
+                <button class="btn" on:click=move |_| set_editing.update(|e| *e = !*e)>"Edit"</button>
+                " "
                 <button class="btn" on:click=ask_rotate>"Rotate"</button>
                 " "
                 <button class="btn" on:click=ask_delete>"Delete"</button>
+            </td>
+        </tr>
+        {move || editing.get().then(|| view! { <EditRow k=edit_form.clone() update/> })}
+    }
+}
+
+/// A key's edit form, filled with what it holds; saved with the version it was read at.
+#[component]
+fn EditRow(k: VirtualKey, update: ServerAction<UpdateKey>) -> impl IntoView {
+    let id = k.id;
+    let join = |v: &Option<Vec<String>>| v.as_ref().map(|m| m.join(", ")).unwrap_or_default();
+    let whole = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
+    let field = move |name: &str| format!("edit-{name}-{id}");
+    view! {
+        <tr class="bg-zinc-50 dark:bg-zinc-900" data-edit=id.to_string()>
+            <td colspan="8" class="px-4 py-3">
+                <ActionForm action=update>
+                    <input type="hidden" name="id" value=id.to_string()/>
+                    <input type="hidden" name="version" value=k.version.to_string()/>
+                    <div class="grid gap-3 sm:grid-cols-2 lg:grid-cols-4">
+                        <FormInput label="Name" name="alias" id=field("alias") value=k.alias.clone().unwrap_or_default()/>
+                        <FormInput label="Models" name="models" id=field("models") value=join(&k.allowed_models)/>
+                        <FormInput label="Budget ($)" name="max_budget" id=field("max_budget") value=k.max_budget.map(crate::components::format::dollars_input).unwrap_or_default()/>
+                        <FormInput label="Budget period" name="budget_duration" id=field("budget_duration") value=k.budget_duration.clone().unwrap_or_default()/>
+                        <FormInput label="Requests a minute" name="rpm_limit" id=field("rpm_limit") value=whole(k.rpm_limit)/>
+                        <FormInput label="Tokens a minute" name="tpm_limit" id=field("tpm_limit") value=whole(k.tpm_limit)/>
+                        <FormInput label="Expires" name="expires" kind="date" id=field("expires") value=k.expires_at.map(|t| t.display_date()).unwrap_or_default()/>
+                        <FormInput label="Instances" name="instances" id=field("instances") value=join(&k.allowed_instances)/>
+                        <FormInput label="Metadata" name="metadata" id=field("metadata") value=k.metadata.clone().unwrap_or_default()/>
+                    </div>
+                    <div class="mt-3 flex items-center gap-3">
+                        <button type="submit" class="btn btn-primary" disabled=move || update.pending().get()>"Save"</button>
+                        <FormError error=Signal::derive(move || update.value().get().and_then(Result::err))/>
+                    </div>
+                </ActionForm>
             </td>
         </tr>
     }

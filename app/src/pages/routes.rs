@@ -4,7 +4,9 @@
 
 use crate::components::empty::PageHeader;
 use crate::components::form::{FormError, FormInput};
-use crate::server_fns::settings::{CreateRoute, DeleteRoute, list_routes};
+use crate::server_fns::settings::{
+    ApplyLitellmImport, CreateRoute, DeleteRoute, PreviewLitellmImport, list_routes,
+};
 use leptos::prelude::*;
 use tollgate_domain::routing::{Credential, ProviderKind, Route, RouteSource, Strategy};
 
@@ -12,8 +14,9 @@ use tollgate_domain::routing::{Credential, ProviderKind, Route, RouteSource, Str
 pub fn RoutesPage() -> impl IntoView {
     let create = ServerAction::<CreateRoute>::new();
     let delete = ServerAction::<DeleteRoute>::new();
+    let apply = ServerAction::<ApplyLitellmImport>::new();
     let view = Resource::new(
-        move || create.version().get() + delete.version().get(),
+        move || create.version().get() + delete.version().get() + apply.version().get(),
         |_| list_routes(),
     );
     view! {
@@ -23,7 +26,10 @@ pub fn RoutesPage() -> impl IntoView {
                 Ok(v) => {
                     let credentials = v.credentials.clone();
                     view! {
-                        {v.can_manage.then(|| view! { <NewRoute create credentials=credentials.clone()/> })}
+                        {v.can_manage.then(|| view! {
+                            <NewRoute create credentials=credentials.clone()/>
+                            <Import apply/>
+                        })}
                         <FormError error=Signal::derive(move || delete.value().get().and_then(Result::err))/>
                         <div class="card overflow-x-auto">
                             <table class="w-full text-sm" data-testid="routes-table">
@@ -93,6 +99,77 @@ fn NewRoute(create: ServerAction<CreateRoute>, credentials: Vec<Credential>) -> 
             </ActionForm>
         </section>
     }
+    .into_any()
+}
+
+/// Import a LiteLLM config: pasted, previewed (what would be created, what is left out), then
+/// applied; the same conversion as `tollgate import litellm`.
+#[component]
+fn Import(apply: ServerAction<ApplyLitellmImport>) -> impl IntoView {
+    let preview = ServerAction::<PreviewLitellmImport>::new();
+    let (config, set_config) = signal(String::new());
+    let (instance, set_instance) = signal(String::new());
+    let ask = move |_| {
+        preview.dispatch(PreviewLitellmImport {
+            config: config.get(),
+            instance: instance.get(),
+        });
+    };
+    let run = move |_| {
+        apply.dispatch(ApplyLitellmImport {
+            config: config.get(),
+            instance: instance.get(),
+        });
+    };
+    view! {
+        <details class="card mb-6 p-4" data-testid="import">
+            <summary class="cursor-pointer text-sm font-semibold">"Import a LiteLLM config"</summary>
+            <div class="mt-3 space-y-3">
+                <div class="space-y-1.5">
+                    <label class="label" for="import-config">"config.yaml (model_list and router_settings)"</label>
+                    <textarea class="input h-48 font-mono text-xs" id="import-config" maxlength="524288"
+                        prop:value=config on:input=move |ev| set_config.set(event_target_value(&ev))></textarea>
+                </div>
+                <div class="flex flex-wrap items-end gap-3">
+                    <div class="space-y-1.5">
+                        <label class="label" for="import-instance">"Instance"</label>
+                        <input class="input" id="import-instance" placeholder="every instance" maxlength="63"
+                            prop:value=instance on:input=move |ev| set_instance.set(event_target_value(&ev))/>
+                    </div>
+                    <button type="button" class="btn" on:click=ask disabled=move || preview.pending().get()>"Preview"</button>
+                </div>
+                <FormError error=Signal::derive(move || preview.value().get().and_then(Result::err))/>
+                {move || preview.value().get().and_then(Result::ok).map(|p| view! {
+                    <div data-testid="import-preview" class="space-y-2 text-sm">
+                        <p class="font-medium">{format!("{} route(s) would be created; nothing is written until you apply.", p.routes.len())}</p>
+                        <ul class="space-y-0.5">
+                            {p.routes.into_iter().map(|r| view! {
+                                <li data-import-route=r.model_name.clone()>
+                                    <span class="font-mono text-xs">{r.model_name.clone()}</span>
+                                    {format!(": {} deployment(s), {}", r.deployments.len(), r.strategy.as_str().replace('_', " "))}
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                        {(!p.credentials.is_empty()).then(|| view! {
+                            <p>{format!("Credential references: {}", p.credentials.join(", "))}</p>
+                        })}
+                        {(!p.not_converted.is_empty()).then(|| view! {
+                            <div>
+                                <p class="font-medium text-amber-700 dark:text-amber-400">"Not converted"</p>
+                                <ul class="list-disc pl-5 text-xs">{p.not_converted.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
+                            </div>
+                        })}
+                        <button type="button" class="btn btn-primary" on:click=run disabled=move || apply.pending().get()>"Apply"</button>
+                    </div>
+                })}
+                <FormError error=Signal::derive(move || apply.value().get().and_then(Result::err))/>
+                {move || apply.value().get().and_then(Result::ok).map(|lines| view! {
+                    <ul role="status" data-testid="import-report" class="text-xs">{lines.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
+                })}
+            </div>
+        </details>
+    }
+    .into_any()
 }
 
 #[component]

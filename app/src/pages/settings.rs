@@ -110,7 +110,7 @@ pub fn SettingsPage() -> impl IntoView {
                         })}
                         <table class="mt-4 w-full text-sm" data-testid="prices-table">
                             <thead class="text-left text-xs uppercase text-zinc-500">
-                                <tr><th class="py-2">"Model"</th><th class="py-2 text-right">"Input"</th><th class="py-2 text-right">"Output"</th><th class="py-2 text-right">"Cached input"</th><th class="py-2">"Set"</th><th class="py-2"><span class="sr-only">"Actions"</span></th></tr>
+                                <tr><th class="py-2">"Model"</th><th class="py-2 pr-4 text-right">"Input"</th><th class="py-2 pr-4 text-right">"Output"</th><th class="py-2 pr-4 text-right">"Cached input"</th><th class="py-2">"Set"</th><th class="py-2"><span class="sr-only">"Actions"</span></th></tr>
                             </thead>
                             <tbody>
                                 {s.prices.is_empty().then(|| view! { <tr><td colspan="6" class="py-4 text-center text-zinc-500">"No overrides: the built-in prices apply."</td></tr> })}
@@ -122,9 +122,9 @@ pub fn SettingsPage() -> impl IntoView {
                                     view! {
                                         <tr class="border-t border-zinc-100 dark:border-zinc-800" data-price=p.pattern.clone()>
                                             <td class="py-2 font-mono text-xs">{p.pattern.clone()}</td>
-                                            <td class="py-2 text-right tabular-nums">{money(p.input_per_mtok)}</td>
-                                            <td class="py-2 text-right tabular-nums">{money(p.output_per_mtok)}</td>
-                                            <td class="py-2 text-right tabular-nums">{p.cached_input_per_mtok.map_or_else(|| "as input".to_owned(), money)}</td>
+                                            <td class="py-2 pr-4 text-right tabular-nums">{money(p.input_per_mtok)}</td>
+                                            <td class="py-2 pr-4 text-right tabular-nums">{money(p.output_per_mtok)}</td>
+                                            <td class="py-2 pr-4 text-right tabular-nums">{p.cached_input_per_mtok.map_or_else(|| "as input".to_owned(), money)}</td>
                                             <td class="py-2 text-zinc-500">{p.updated_at.display_minutes()}</td>
                                             <td class="py-2 text-right">{s.can_manage.then(|| view! { <button class="btn" on:click=ask.clone()>"Remove"</button> })}</td>
                                         </tr>

@@ -18,17 +18,59 @@ use tollgate_store::{KeyQuery, KeySecret, KeySettings, NewKey, Store};
 /// rules on the values are [`KeySpec::validate`]'s).
 pub fn spec_from_form(f: KeyForm) -> Result<KeySpec, AppError> {
     use super::forms::{date, dollars, id, list, set, whole};
+    let metadata = set(&f.metadata)
+        .map(|m| match serde_json::from_str(m) {
+            Ok(serde_json::Value::Object(o)) => Ok(o),
+            _ => Err(AppError::invalid(
+                "metadata",
+                "a JSON object, such as {\"owner\": \"search\"}",
+            )),
+        })
+        .transpose()?;
     Ok(KeySpec {
         alias: set(&f.alias).map(str::to_owned),
         team_id: id("team_id", &f.team, "no such team")?,
         models: list(&f.models),
+        instances: list(&f.instances),
         max_budget: dollars("max_budget", &f.max_budget)?,
         budget_duration: set(&f.budget_duration).map(str::to_owned),
         rpm_limit: whole("rpm_limit", &f.rpm_limit)?,
         tpm_limit: whole("tpm_limit", &f.tpm_limit)?,
         expires_at: date("expires_at", &f.expires)?,
+        metadata,
         ..KeySpec::default()
     })
+}
+
+/// The fields of the edit form, as changes to `before` for [`update_key`]: the form holds these
+/// fields and no others (the rest keep their value). An expiry left on the key's own day keeps
+/// its exact time, so opening and saving a key never moves its expiry.
+pub fn changes_from_form(
+    f: KeyForm,
+    before: &VirtualKey,
+) -> Result<serde_json::Map<String, serde_json::Value>, AppError> {
+    const EDITED: [&str; 9] = [
+        "alias",
+        "models",
+        "instances",
+        "max_budget",
+        "budget_duration",
+        "rpm_limit",
+        "tpm_limit",
+        "expires_at",
+        "metadata",
+    ];
+    let mut spec = spec_from_form(f)?;
+    if let (Some(asked), Some(had)) = (spec.expires_at, before.expires_at)
+        && asked.display_date() == had.display_date()
+    {
+        spec.expires_at = Some(had);
+    }
+    let Ok(serde_json::Value::Object(mut all)) = serde_json::to_value(spec) else {
+        return Err(AppError::Internal);
+    };
+    all.retain(|k, _| EDITED.contains(&k.as_str()));
+    Ok(all)
 }
 
 fn key_target(key: &VirtualKey) -> Target {
@@ -231,7 +273,11 @@ pub async fn list_keys(
     who: &Principal,
     filter: KeyFilter,
 ) -> Result<KeyPage, AppError> {
+    let now = Timestamp::now();
     let limit = filter.limit.unwrap_or(50);
+    if filter.expires_within_days.is_some_and(|d| d > 3650) {
+        return Err(AppError::invalid("expires_within_days", "0 to 3650"));
+    }
     if !(1..=MAX_KEYS_PAGE).contains(&limit) {
         return Err(AppError::invalid("limit", format!("1 to {MAX_KEYS_PAGE}")));
     }
@@ -248,6 +294,9 @@ pub async fn list_keys(
         team: filter.team,
         user: filter.user,
         blocked: filter.blocked,
+        expires_before: filter
+            .expires_within_days
+            .map(|d| now.plus_millis(i64::from(d) * tollgate_domain::time::MS_PER_DAY)),
         search: filter.search,
     };
     let everything = who.actor.allows(Action::ReadKeys, Target::Global);
@@ -271,11 +320,7 @@ pub async fn list_keys(
     };
     // A member listing "their" keys of a team reads only the ones they may read.
     keys.retain(|k| who.actor.allows(Action::ReadKeys, key_target(k)));
-    Ok(KeyPage {
-        keys,
-        next,
-        now: Timestamp::now(),
-    })
+    Ok(KeyPage { keys, next, now })
 }
 
 /// What a checked [`KeySpec`] stores (its team and owner are set at creation only).

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod csrf;
 pub mod forms;
+pub mod import;
 pub mod instances;
 pub mod keys;
 pub mod passwords;

@@ -35,6 +35,10 @@ pub struct KeyForm {
     pub rpm_limit: String,
     pub tpm_limit: String,
     pub expires: String,
+    /// Instance names, comma-separated.
+    pub instances: String,
+    /// A JSON object.
+    pub metadata: String,
 }
 
 #[server(prefix = "/rpc", endpoint = "create_key")]
@@ -91,6 +95,30 @@ pub async fn rotate_key(id: KeyId, grace_seconds: u64) -> Result<CreatedKey, App
                 &who,
                 id,
                 grace_seconds,
+                tollgate_domain::Timestamp::now(),
+            )
+            .await
+        }
+        .await,
+    )
+}
+
+/// Saves the edit form of a key read at `version`: the form's fields replace the key's (empty
+/// clears one), the others keep their value, and a save made by someone else since is refused
+/// ("changed since you opened it").
+#[server(prefix = "/rpc", endpoint = "update_key")]
+pub async fn update_key(id: KeyId, version: i64, form: KeyForm) -> Result<VirtualKey, AppError> {
+    crate::server::reply(
+        async move {
+            let (who, store) = crate::server::caller()?;
+            let before = crate::server::keys::get_key(store.as_ref(), &who, id).await?;
+            let changes = crate::server::keys::changes_from_form(form, &before)?;
+            crate::server::keys::update_key(
+                store.as_ref(),
+                &who,
+                id,
+                changes,
+                Some(version),
                 tollgate_domain::Timestamp::now(),
             )
             .await

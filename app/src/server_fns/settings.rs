@@ -257,3 +257,49 @@ pub async fn delete_price(pattern: String) -> Result<(), AppError> {
         .await,
     )
 }
+
+/// What importing a LiteLLM config would create, before anything is written.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ImportPreview {
+    pub routes: Vec<Route>,
+    /// Credential references it would add (`env:VAR`), unless one of that name exists.
+    pub credentials: Vec<String>,
+    pub not_converted: Vec<String>,
+}
+
+#[server(prefix = "/rpc", endpoint = "preview_litellm_import")]
+pub async fn preview_litellm_import(
+    config: String,
+    instance: String,
+) -> Result<ImportPreview, AppError> {
+    reply(
+        async move {
+            let (who, _) = caller()?;
+            let plan = crate::server::import::plan_for(&who, &config, &instance, Timestamp::now())?;
+            Ok(ImportPreview {
+                routes: plan.routes,
+                credentials: plan
+                    .credentials
+                    .into_iter()
+                    .map(|(_, name, _)| name)
+                    .collect(),
+                not_converted: plan.not_converted,
+            })
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/rpc", endpoint = "apply_litellm_import")]
+pub async fn apply_litellm_import(
+    config: String,
+    instance: String,
+) -> Result<Vec<String>, AppError> {
+    reply(
+        async move {
+            let (who, store) = caller()?;
+            crate::server::import::import(store.as_ref(), &who, &config, &instance).await
+        }
+        .await,
+    )
+}

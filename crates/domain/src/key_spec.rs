@@ -77,6 +77,10 @@ pub struct KeyFilter {
     pub team: Option<TeamId>,
     pub user: Option<UserId>,
     pub blocked: Option<bool>,
+    /// Only keys that expire within this many days from now (expired ones included; 0: only
+    /// those already expired).
+    #[serde(default)]
+    pub expires_within_days: Option<u32>,
     pub search: Option<String>,
     /// The last key of the previous page.
     pub after: Option<crate::ids::KeyId>,

@@ -244,6 +244,8 @@ pub struct KeyQuery {
     pub user: Option<tollgate_domain::UserId>,
     /// Only blocked (`true`) or unblocked (`false`) keys.
     pub blocked: Option<bool>,
+    /// Only keys with an expiry before this (expired ones included).
+    pub expires_before: Option<Timestamp>,
     /// Only keys whose alias contains this, or whose display prefix or suffix is it (case
     /// matters; `%` and `_` match themselves).
     pub search: Option<String>,

@@ -1,7 +1,7 @@
-//! Administrative subcommands: those that act on the database directly (`keys`, `import`) and
-//! `check-manifests`, which needs nothing but its files.
+//! Administrative subcommands: those that act on the database directly (`keys`, `teams`; the
+//! LiteLLM import's conversion is `tollgate_app::server::import`, shared with the Routes page)
+//! and `check-manifests`, which needs nothing but its files.
 
-pub mod import;
 pub mod keys;
 pub mod manifests;
 

@@ -6,7 +6,7 @@
 use super::analytics::wait_for_requests;
 use super::harness::{ask, wait_until};
 use super::keys::{EVERYONE, Who, expect, world_with};
-use reqwest::{Method, StatusCode as S};
+use reqwest::{Client, Method, StatusCode as S};
 use serde_json::{Value, json};
 
 /// The secret key that seals credentials in these tests (32 bytes as hex).
@@ -509,4 +509,82 @@ async fn the_openapi_document_lists_every_new_route() {
     ] {
         assert!(doc["paths"][path][method].is_object(), "{method} {path}");
     }
+}
+
+/// A LiteLLM config pasted in the portal: previewed without writing, refused by field when it is
+/// not one, and applied (credential references and routes), audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_litellm_config_is_previewed_then_applied() {
+    let w = super::keys::world().await;
+    let config = "model_list:\n  - model_name: gpt-4o\n    litellm_params:\n      model: openai/gpt-4o\n      api_key: os.environ/OPENAI_API_KEY\n  - model_name: titan\n    litellm_params:\n      model: bedrock/amazon.titan\nrouter_settings:\n  num_retries: 2\n";
+    let form = |config: &str, instance: &str| {
+        vec![
+            ("config", config.to_owned()),
+            ("instance", instance.to_owned()),
+        ]
+    };
+    let call = |name: &'static str, form: Vec<(&'static str, String)>| {
+        let base = w.s.server.base.clone();
+        async move {
+            let r = Client::new()
+                .post(format!("{base}/rpc/{name}"))
+                .bearer_auth(super::harness::MASTER)
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, preview) = call("preview_litellm_import", form(config, "")).await;
+    assert_eq!(status, S::OK, "{preview}");
+    assert_eq!(preview["routes"].as_array().unwrap().len(), 1);
+    assert_eq!(preview["routes"][0]["retries"], 2);
+    assert_eq!(preview["credentials"], json!(["env:OPENAI_API_KEY"]));
+    assert!(
+        preview["not_converted"].to_string().contains("bedrock"),
+        "{preview}"
+    );
+    assert!(
+        w.s.store.list_routes().await.unwrap().is_empty(),
+        "a preview writes nothing"
+    );
+    for (bad, field, said) in [
+        (form("model_list: [", ""), "config", "not a LiteLLM config"),
+        (form("just text", ""), "config", "not a LiteLLM config"),
+        (form(config, "Prod EU"), "instance", "not an instance name"),
+        (
+            form(&"a".repeat(600 * 1024), ""),
+            "config",
+            "at most 512 KiB",
+        ),
+    ] {
+        let (status, body) = call("apply_litellm_import", bad).await;
+        assert_eq!(status, S::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["Invalid"]["field"], field, "{body}");
+        assert!(body.to_string().contains(said), "{said}: {body}");
+    }
+    assert!(w.s.store.list_routes().await.unwrap().is_empty());
+    let (status, report) = call("apply_litellm_import", form(config, "")).await;
+    assert_eq!(status, S::OK, "{report}");
+    assert_eq!(
+        report,
+        json!([
+            "credential env:OPENAI_API_KEY created",
+            "route gpt-4o created with 1 deployment(s)"
+        ])
+    );
+    let routes = w.s.store.list_routes().await.unwrap();
+    assert_eq!(routes.len(), 1);
+    assert_eq!(routes[0].retries, 2);
+    let audit =
+        w.s.store
+            .list_audit(&tollgate_store::AuditQuery {
+                limit: 5,
+                action_prefix: Some("routes.import".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    assert_eq!(audit.len(), 1);
 }

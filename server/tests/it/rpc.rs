@@ -35,6 +35,9 @@ enum Arg {
     UniqueEmail,
 }
 
+/// A LiteLLM config with one route.
+const LITELLM: &str = "model_list:\n  - model_name: imported\n    litellm_params:\n      model: openai/gpt-4o\n      api_key: os.environ/OPENAI_API_KEY\n";
+
 /// Statuses in [`EVERYONE`]'s order: master, viewer, team admin, member, outsider, signed out.
 type Row = (&'static str, Vec<(&'static str, Arg)>, [u16; 6]);
 
@@ -133,6 +136,15 @@ fn table() -> Vec<Row> {
             KEY_OWNERS,
         ),
         ("delete_key", vec![("id", MemberKey)], KEY_OWNERS),
+        (
+            "update_key",
+            vec![
+                ("id", MemberKey),
+                ("version", Lit("0")),
+                ("form[alias]", Lit("renamed")),
+            ],
+            KEY_OWNERS,
+        ),
         ("list_routes", vec![], ALL_READ),
         (
             "create_route",
@@ -165,6 +177,16 @@ fn table() -> Vec<Row> {
             ADMINS,
         ),
         ("delete_price", vec![("pattern", Price)], ADMINS),
+        (
+            "preview_litellm_import",
+            vec![("config", Lit(LITELLM)), ("instance", Lit(""))],
+            ADMINS,
+        ),
+        (
+            "apply_litellm_import",
+            vec![("config", Lit(LITELLM)), ("instance", Lit(""))],
+            ADMINS,
+        ),
     ]
 }
 

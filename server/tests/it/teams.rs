@@ -441,6 +441,38 @@ async fn a_member_is_held_to_the_team_policy() {
         (expires - week).abs() < 60_000,
         "a week from now: {expires} vs {week}"
     );
+    // Found by how soon it expires, and not among the expired.
+    for (days, found) in [("8", true), ("6", false), ("0", false)] {
+        let (status, body) = w
+            .call(
+                Who::Member,
+                Method::GET,
+                &format!("/api/v1/keys?expires_within_days={days}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, S::OK, "{body}");
+        let ids: Vec<&Value> = body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| &k["id"])
+            .collect();
+        assert_eq!(
+            ids.contains(&&key["id"]),
+            found,
+            "within {days} days: {body}"
+        );
+    }
+    let (status, _) = w
+        .call(
+            Who::Member,
+            Method::GET,
+            "/api/v1/keys?expires_within_days=5000",
+            None,
+        )
+        .await;
+    assert_eq!(status, S::BAD_REQUEST);
     // The key works at the gateway, within its models, and not outside them.
     let secret = made["secret"].as_str().unwrap();
     let base = &w.s.server.base;

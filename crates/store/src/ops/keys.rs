@@ -123,6 +123,9 @@ macro_rules! key_ops {
             if let Some(b) = query.blocked {
                 q.push(" AND blocked = ").push_bind(b);
             }
+            if let Some(t) = query.expires_before {
+                q.push(" AND expires_at < ").push_bind(t.0);
+            }
             if let Some(text) = query.search.as_deref().filter(|t| !t.is_empty()) {
                 // instr/strpos: a substring match with no wildcard characters to escape.
                 q.push(format!(" AND ({INSTR}(COALESCE(alias, ''), "))

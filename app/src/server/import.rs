@@ -1,11 +1,11 @@
-//! `tollgate import litellm CONFIG.yaml`: converts a LiteLLM `model_list` and `router_settings`
-//! into Tollgate routes, deployments and credential references, and says what it could not convert.
+//! Importing a LiteLLM config: converts its `model_list` and `router_settings` into Tollgate
+//! routes, deployments and credential references, and says what it could not convert. The
+//! command line (`tollgate import litellm CONFIG.yaml`) and the Routes page (a preview, then
+//! apply) share it.
 
-use anyhow::Context as _;
 use serde::Deserialize;
 use serde_yaml_ng::Value;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use tollgate_domain::routing::{
     Deployment, ProviderKind, Route, RouteSource, Strategy, validate_pattern,
 };
@@ -72,8 +72,10 @@ pub struct Plan {
     pub not_converted: Vec<String>,
 }
 
-pub fn parse(text: &str) -> anyhow::Result<LiteLlmConfig> {
-    serde_yaml_ng::from_str(text).context("not a LiteLLM config (YAML with model_list)")
+/// The config, or why it is not one (with the YAML error's line).
+pub fn parse(text: &str) -> Result<LiteLlmConfig, String> {
+    serde_yaml_ng::from_str(text)
+        .map_err(|e| format!("not a LiteLLM config (YAML with model_list): {e}"))
 }
 
 /// (provider, upstream model, default api_base) for a LiteLLM `model` string.
@@ -251,7 +253,7 @@ pub fn convert(cfg: LiteLlmConfig, instance: Option<&str>, now: Timestamp) -> Pl
 
 /// Writes the plan: credentials first (an existing one of the same name is reused), then routes
 /// (one that already exists is reported and left as it is), then one revision bump.
-pub async fn apply(store: &Arc<dyn Store>, mut plan: Plan) -> anyhow::Result<Vec<String>> {
+pub async fn apply(store: &dyn Store, mut plan: Plan) -> tollgate_store::Result<Vec<String>> {
     let mut report = Vec::new();
     let existing = store.list_credentials().await?;
     let mut remap = BTreeMap::new();
@@ -270,8 +272,7 @@ pub async fn apply(store: &Arc<dyn Store>, mut plan: Plan) -> anyhow::Result<Vec
                 secret,
                 now,
             })
-            .await
-            .with_context(|| format!("credential {name}"))?;
+            .await?;
         report.push(format!("credential {name} created"));
     }
     for route in &mut plan.routes {
@@ -289,10 +290,60 @@ pub async fn apply(store: &Arc<dyn Store>, mut plan: Plan) -> anyhow::Result<Vec
             Err(tollgate_store::Error::Conflict(m)) => {
                 report.push(format!("route {} not created: {m}", route.model_name))
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         }
     }
     store.bump_config_revision().await?;
+    Ok(report)
+}
+
+/// The largest config the portal takes: 512 KiB (the portal's request bodies stop at 1 MiB).
+pub const MAX_IMPORT_BYTES: usize = 512 * 1024;
+
+/// The plan for a config pasted in the portal (admins), for `instance` (empty: every
+/// instance); what it would create is shown before anything is written.
+pub fn plan_for(
+    who: &super::Principal,
+    text: &str,
+    instance: &str,
+    now: Timestamp,
+) -> Result<Plan, crate::error::AppError> {
+    use crate::error::AppError;
+    use tollgate_domain::{Action, Target};
+    who.actor.authorize(Action::ManageRoutes, Target::Global)?;
+    if text.len() > MAX_IMPORT_BYTES {
+        return Err(AppError::invalid("config", "at most 512 KiB"));
+    }
+    let instance = Some(instance.trim()).filter(|i| !i.is_empty());
+    if let Some(i) = instance {
+        tollgate_domain::key_spec::instance_name(i)
+            .map_err(|e| AppError::invalid("instance", e))?;
+    }
+    let cfg = parse(text).map_err(|e| AppError::invalid("config", e))?;
+    Ok(convert(cfg, instance, now))
+}
+
+/// Applies the plan of a pasted config (admins) and audits what it did; the lines say what was
+/// created and what was left as it was.
+pub async fn import(
+    store: &dyn Store,
+    who: &super::Principal,
+    text: &str,
+    instance: &str,
+) -> Result<Vec<String>, crate::error::AppError> {
+    let plan = plan_for(who, text, instance, Timestamp::now())?;
+    let not_converted = plan.not_converted.clone();
+    let report = apply(store, plan).await?;
+    super::audit::record_change(
+        store,
+        who,
+        "routes.import",
+        "route",
+        "litellm".to_owned(),
+        None,
+        Some(serde_json::json!({ "report": report, "not_converted": not_converted })),
+    )
+    .await?;
     Ok(report)
 }
 
