@@ -72,3 +72,23 @@ pub fn FormInput(
         </div>
     }
 }
+
+/// "Newer" and "Older" over keyset pages. `set_pages` holds where each page walked so far
+/// starts (the first is `None`); `next` is where the page after this one starts, if any.
+#[component]
+pub fn Pager<T>(
+    set_pages: WriteSignal<Vec<Option<T>>>,
+    first: bool,
+    next: Option<T>,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+{
+    let older = next.clone();
+    view! {
+        <div class="mt-3 flex gap-2">
+            <button class="btn" disabled=first on:click=move |_| set_pages.update(|p| { p.pop(); })>"Newer"</button>
+            <button class="btn" disabled=next.is_none() on:click=move |_| set_pages.update(|p| p.push(older.clone()))>"Older"</button>
+        </div>
+    }
+}

@@ -2,6 +2,7 @@
 //! (secrets are never recorded), filtered, and exported as CSV by the admin API.
 
 use crate::components::empty::{EmptyState, PageHeader};
+use crate::components::form::Pager;
 use crate::components::format::link;
 use crate::server_fns::audit::{AUDIT_PAGE, AuditFilter, list_audit};
 use leptos::prelude::*;
@@ -86,10 +87,7 @@ pub fn AuditPage() -> impl IntoView {
                                 </tbody>
                             </table>
                         </div>
-                        <div class="mt-3 flex gap-2">
-                            <button class="btn" disabled=first on:click=move |_| set_pages.update(|p| { p.pop(); })>"Newer"</button>
-                            <button class="btn" disabled=next.is_none() on:click=move |_| set_pages.update(|p| p.push(next))>"Older"</button>
-                        </div>
+                        <Pager set_pages first next/>
                     }.into_any()
                 }
                 Err(e) => view! { <p role="alert" class="field-error">{e.to_string()}</p> }.into_any(),

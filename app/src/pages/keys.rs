@@ -3,7 +3,7 @@
 //! (`crate::server::keys`); the buttons only ask.
 
 use crate::components::empty::PageHeader;
-use crate::components::form::{FormError, FormInput, FormInput as Input};
+use crate::components::form::{FormError, FormInput, FormInput as Input, Pager};
 use crate::components::format::money;
 use crate::server_fns::analytics::get_spend_options;
 use crate::server_fns::keys::{
@@ -173,10 +173,7 @@ pub fn KeysPage() -> impl IntoView {
                                 </tbody>
                             </table>
                         </div>
-                        <div class="mt-3 flex gap-2">
-                            <button class="btn" disabled=first on:click=move |_| set_pages.update(|p| { p.pop(); })>"Newer"</button>
-                            <button class="btn" disabled=next.is_none() on:click=move |_| set_pages.update(|p| p.push(next))>"Older"</button>
-                        </div>
+                        <Pager set_pages first next/>
                     }.into_any()
                 }
                 Err(e) => view! { <p role="alert" class="field-error">{e.to_string()}</p> }.into_any(),

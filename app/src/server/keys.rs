@@ -133,10 +133,11 @@ pub async fn create_key(
             }
             other => other?,
         };
+        // The policy first: what it fills in is then held to the team's own limits too.
+        hold_to_policy(store, who, &team, &mut spec, true, now).await?;
         if !admin {
             spec.within_team(&team)?;
         }
-        hold_to_policy(store, who, &team, &mut spec, true, now).await?;
         // The owner's teams, not the team's members: a handful of rows, not hundreds. A user
         // who does not exist belongs to no team.
         if let Some(owner) = spec.user_id
@@ -409,8 +410,8 @@ pub async fn update_key(
         && let Some(team_id) = spec.team_id
     {
         let team = store.get_team(team_id).await?;
-        spec.within_team(&team)?;
         hold_to_policy(store, who, &team, &mut spec, false, now).await?;
+        spec.within_team(&team)?;
     }
     let key = store
         .update_key(
