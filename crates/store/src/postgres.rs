@@ -83,8 +83,16 @@ mod queries {
     /// `spend_logs` is partitioned by month of `ts` (migration 0006), and a partitioned table's
     /// unique key must hold its partition column. A replayed record keeps its `ts`, so it is
     /// still the same row.
-    /// Postgres's position of a substring (1-based, 0 when absent).
-    const INSTR: &str = "strpos";
+    /// "The alias contains `text`" as (SQL before the bound value, the value, SQL after): a
+    /// case-sensitive `LIKE` with `\`, `%` and `_` escaped, which the trigram index of migration
+    /// 0011 serves (`strpos` reads every key: 55 ms at 100k keys, bench/RESULTS.md).
+    fn alias_contains(text: &str) -> (&'static str, String, &'static str) {
+        let escaped = text
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        ("alias LIKE ", format!("%{escaped}%"), " ESCAPE '\\'")
+    }
 
     const SPEND_LOG_UNIQUE: &str = "request_id, ts";
 

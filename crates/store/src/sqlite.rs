@@ -70,8 +70,12 @@ mod queries {
     const SNAPSHOT_READ: Option<&str> = None;
 
     /// One row per request id: SQLite's `spend_logs` is one table.
-    /// SQLite's position of a substring (1-based, 0 when absent).
-    const INSTR: &str = "instr";
+    /// "The alias contains `text`" as (SQL before the bound value, the value, SQL after):
+    /// `instr`, a case-sensitive substring match with no wildcard characters to escape (SQLite's
+    /// `LIKE` ignores ASCII case).
+    fn alias_contains(text: &str) -> (&'static str, String, &'static str) {
+        ("instr(COALESCE(alias, ''), ", text.to_owned(), ") > 0")
+    }
 
     const SPEND_LOG_UNIQUE: &str = "request_id";
 

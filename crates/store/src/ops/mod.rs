@@ -12,7 +12,7 @@
 //!   [`gateway`]) and `SNAPSHOT_READ` (see [`routes`]);
 //! - `SPEND_LOG_UNIQUE`, `ensure_log_partitions` and `drop_log_partitions`: how `spend_logs` is
 //!   kept (one table on SQLite, monthly partitions on Postgres; see [`spend`]);
-//! - `INSTR`: the substring position function (see [`keys`]);
+//! - `alias_contains`: how a key's alias is searched for a substring (see [`keys`]);
 //! - `SUM_BIGINT`: the aggregate that sums a `bigint` rollup column to a `bigint` (see
 //!   [`rollups`]).
 //!

@@ -275,6 +275,13 @@ async fn find_keys_filters_and_pages(store: Arc<dyn Store>) {
         "% is itself, not a wildcard"
     );
     assert!(find(search_for("_")).await == vec![ids[3]]);
+    // A backslash is itself too (Postgres's LIKE escape character), and case matters.
+    assert!(find(search_for("100%\\")).await.is_empty());
+    assert!(find(search_for("\\%")).await.is_empty());
+    assert!(
+        find(search_for("100%_OFF")).await.is_empty(),
+        "case-sensitive"
+    );
     assert_eq!(
         find(search_for("sk-tg-pre5")).await,
         vec![ids[5]],
