@@ -295,7 +295,21 @@ describe('teams, members and their keys', () => {
     await page.locator('#model_name').fill('e2e-route');
     await page.locator('#api_base').fill(`http://127.0.0.1:${stub.port}/v1`);
     await page.getByRole('button', { name: 'Create route' }).click();
-    await page.locator('tr[data-route="e2e-route"]').waitFor();
+    const added = page.locator('tr[data-route="e2e-route"]');
+    await added.waitFor();
+    // Edited as JSON: a broken document is refused with the reason; a good one replaces it.
+    await added.getByRole('button', { name: 'Edit' }).click();
+    const editor = page.locator('tr[data-edit-route] textarea');
+    await editor.waitFor();
+    const json = await editor.inputValue();
+    assert.match(json, /"retries": 0/);
+    await editor.fill(json.replace('"retries": 0', '"retries": 0,,'));
+    await page.getByRole('button', { name: 'Save route' }).click();
+    await page.getByRole('alert').filter({ hasText: /expected|key must be/ }).first().waitFor();
+    await editor.fill(json.replace('"retries": 0', '"retries": 2'));
+    await page.getByRole('button', { name: 'Save route' }).click();
+    await page.locator('tr[data-edit-route]').waitFor({ state: 'detached' });
+    assert.match(await added.innerText(), /2 retries/);
 
     await page.locator('[data-testid=import] summary').click();
     await page.locator('#import-config').fill(

@@ -5,7 +5,7 @@
 use crate::components::empty::PageHeader;
 use crate::components::form::{FormError, FormInput};
 use crate::server_fns::settings::{
-    ApplyLitellmImport, CreateRoute, DeleteRoute, PreviewLitellmImport, list_routes,
+    ApplyLitellmImport, CreateRoute, DeleteRoute, PreviewLitellmImport, UpdateRoute, list_routes,
 };
 use leptos::prelude::*;
 use tollgate_domain::routing::{Credential, ProviderKind, Route, RouteSource, Strategy};
@@ -15,8 +15,18 @@ pub fn RoutesPage() -> impl IntoView {
     let create = ServerAction::<CreateRoute>::new();
     let delete = ServerAction::<DeleteRoute>::new();
     let apply = ServerAction::<ApplyLitellmImport>::new();
+    let update = ServerAction::<UpdateRoute>::new();
+    // Reloads after a saved edit only: a refused one keeps its editor open with the reason.
+    let (saved, set_saved) = signal(0usize);
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = update.value().get() {
+            set_saved.update(|n| *n += 1);
+        }
+    });
     let view = Resource::new(
-        move || create.version().get() + delete.version().get() + apply.version().get(),
+        move || {
+            create.version().get() + delete.version().get() + apply.version().get() + saved.get()
+        },
         |_| list_routes(),
     );
     view! {
@@ -45,7 +55,7 @@ pub fn RoutesPage() -> impl IntoView {
                                     {v.routes.is_empty().then(|| view! {
                                         <tr><td colspan="7" class="px-4 py-6 text-center text-zinc-500">"No routes yet: clients get 404 for every model."</td></tr>
                                     })}
-                                    {v.routes.into_iter().map(|r| view! { <RouteRow r credentials=credentials.clone() manage=v.can_manage delete/> }).collect_view()}
+                                    {v.routes.into_iter().map(|r| view! { <RouteRow r credentials=credentials.clone() manage=v.can_manage delete update/> }).collect_view()}
                                 </tbody>
                             </table>
                         </div>
@@ -178,8 +188,11 @@ fn RouteRow(
     credentials: Vec<Credential>,
     manage: bool,
     delete: ServerAction<DeleteRoute>,
+    update: ServerAction<UpdateRoute>,
 ) -> impl IntoView {
     let id = r.id;
+    let (editing, set_editing) = signal(false);
+    let (spec, set_spec) = signal(spec_json(&r));
     let model = r.model_name.clone();
     let from_db = r.source == RouteSource::Db;
     let credential_name = move |c: Option<tollgate_domain::CredentialId>| {
@@ -253,8 +266,141 @@ fn RouteRow(
                 <span class="badge">{if from_db { "portal" } else { "tollgate.toml (read-only)" }}</span>
             </td>
             <td class="px-4 py-2 text-right">
-                {(manage && from_db).then(|| view! { <button class="btn" on:click=ask_delete>"Delete"</button> })}
+                {(manage && from_db).then(|| view! {
+                    <button class="btn" on:click=move |_| set_editing.update(|e| *e = !*e)>"Edit"</button>
+                    " "
+                    <button class="btn" on:click=ask_delete>"Delete"</button>
+                })}
             </td>
         </tr>
+        {move || editing.get().then(|| view! {
+            <tr class="bg-zinc-50 dark:bg-zinc-900" data-edit-route=id.to_string()>
+                <td colspan="7" class="px-4 py-3">
+                    <label class="label" for=format!("route-spec-{id}")>"The route as JSON: every field, every deployment (secrets are credentials, named by id)"</label>
+                    <textarea class="input mt-1 h-64 font-mono text-xs" id=format!("route-spec-{id}") maxlength="262144"
+                        prop:value=spec on:input=move |ev| set_spec.set(event_target_value(&ev))></textarea>
+                    <div class="mt-2 flex items-center gap-3">
+                        <button type="button" class="btn btn-primary" disabled=move || update.pending().get()
+                            on:click=move |_| { update.dispatch(UpdateRoute { id, spec: spec.get() }); }>"Save route"</button>
+                        <FormError error=Signal::derive(move || update.value().get().and_then(Result::err))/>
+                    </div>
+                </td>
+            </tr>
+        })}
+    }
+    .into_any()
+}
+
+/// A route as the JSON its editor and `PUT /api/v1/routes/{id}` take.
+fn spec_json(r: &Route) -> String {
+    let deployments: Vec<serde_json::Value> = r
+        .deployments
+        .iter()
+        .map(|d| {
+            serde_json::json!({
+                "provider": d.provider,
+                "upstream_model": d.upstream_model,
+                "api_base": d.api_base,
+                "api_version": d.api_version,
+                "credential_id": d.credential_id,
+                "weight": d.weight,
+                "rpm_limit": d.rpm_limit,
+                "tpm_limit": d.tpm_limit,
+                "enabled": d.enabled,
+                "input_price_per_mtok": d.input_price_per_mtok,
+                "output_price_per_mtok": d.output_price_per_mtok,
+            })
+        })
+        .collect();
+    let spec = serde_json::json!({
+        "model_name": r.model_name,
+        "instance": r.instance,
+        "alias_of": r.alias_of,
+        "strategy": r.strategy,
+        "timeout_ms": r.timeout_ms,
+        "stream_idle_timeout_ms": r.stream_idle_timeout_ms,
+        "retries": r.retries,
+        "fallbacks": r.fallbacks,
+        "header_match": r.header_match,
+        "deployments": deployments,
+    });
+    serde_json::to_string_pretty(&spec).unwrap_or_default()
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::spec_json;
+    use crate::server::routes::RouteSpec;
+    use tollgate_domain::routing::{Deployment, ProviderKind, Route, RouteSource, Strategy};
+    use tollgate_domain::{CredentialId, DeploymentId, Micros, RouteId, Timestamp};
+
+    /// The editor's JSON of a route is a route spec the API takes, field for field.
+    #[test]
+    fn the_editor_json_reads_back_as_the_route() {
+        let id = RouteId::new();
+        let route = Route {
+            id,
+            instance: Some("claude".into()),
+            model_name: "anthropic/*".into(),
+            alias_of: None,
+            strategy: Strategy::LeastBusy,
+            timeout_ms: Some(30_000),
+            stream_idle_timeout_ms: Some(5_000),
+            retries: 2,
+            fallbacks: vec!["gpt-4o".into()],
+            header_match: [("x-canary".to_owned(), "true".to_owned())].into(),
+            source: RouteSource::Db,
+            deployments: vec![Deployment {
+                id: DeploymentId::new(),
+                route_id: id,
+                provider: ProviderKind::Anthropic,
+                upstream_model: String::new(),
+                api_base: Some("https://api.example.com".into()),
+                api_version: None,
+                credential_id: Some(CredentialId::new()),
+                weight: 3,
+                rpm_limit: Some(60),
+                tpm_limit: None,
+                enabled: false,
+                input_price_per_mtok: Some(Micros(3_000_000)),
+                output_price_per_mtok: Some(Micros(15_000_000)),
+                created_at: Timestamp(0),
+                updated_at: Timestamp(0),
+            }],
+            created_at: Timestamp(0),
+            updated_at: Timestamp(0),
+        };
+        let spec: RouteSpec = serde_json::from_str(&spec_json(&route)).unwrap();
+        let spec = spec.check().unwrap();
+        assert_eq!(spec.model_name, route.model_name);
+        assert_eq!(spec.instance, route.instance);
+        assert_eq!(spec.strategy, route.strategy);
+        assert_eq!(
+            (spec.timeout_ms, spec.stream_idle_timeout_ms, spec.retries),
+            (Some(30_000), Some(5_000), 2)
+        );
+        assert_eq!(spec.fallbacks, route.fallbacks);
+        assert_eq!(spec.header_match, route.header_match);
+        let (d, e) = (&spec.deployments[0], &route.deployments[0]);
+        assert_eq!(
+            (d.provider, &d.upstream_model, &d.api_base, d.credential_id),
+            (e.provider, &e.upstream_model, &e.api_base, e.credential_id)
+        );
+        assert_eq!(
+            (
+                d.weight,
+                d.rpm_limit,
+                d.enabled,
+                d.input_price_per_mtok,
+                d.output_price_per_mtok
+            ),
+            (
+                3,
+                Some(60),
+                false,
+                e.input_price_per_mtok,
+                e.output_price_per_mtok
+            )
+        );
     }
 }

@@ -253,14 +253,15 @@ pub async fn list_routes(
     Ok(routes)
 }
 
-/// Creates a route with its deployments (admins). Credentials named must exist.
-pub async fn create_route(
+/// A checked spec as the route `id` (its deployments new), after checking that the
+/// credentials it names exist.
+async fn route_of(
     store: &dyn Store,
-    who: &Principal,
     spec: RouteSpec,
+    id: RouteId,
+    created_at: Timestamp,
     now: Timestamp,
 ) -> Result<Route, AppError> {
-    who.actor.authorize(Action::ManageRoutes, Target::Global)?;
     let spec = spec.check()?;
     let credentials: Vec<CredentialId> = store
         .list_credentials()
@@ -278,8 +279,7 @@ pub async fn create_route(
             ));
         }
     }
-    let id = RouteId::new();
-    let route = Route {
+    Ok(Route {
         id,
         instance: spec.instance,
         model_name: spec.model_name,
@@ -312,10 +312,23 @@ pub async fn create_route(
                 updated_at: now,
             })
             .collect(),
-        created_at: now,
+        created_at,
         updated_at: now,
-    };
-    let route = store.create_route(&route).await?;
+    })
+}
+
+/// Creates a route with its deployments (admins). Credentials named must exist.
+pub async fn create_route(
+    store: &dyn Store,
+    who: &Principal,
+    spec: RouteSpec,
+    now: Timestamp,
+) -> Result<Route, AppError> {
+    who.actor.authorize(Action::ManageRoutes, Target::Global)?;
+    let id = RouteId::new();
+    let route = store
+        .create_route(&route_of(store, spec, id, now, now).await?)
+        .await?;
     store.bump_config_revision().await?;
     let json = serde_json::to_value(&route).ok();
     audit(
@@ -328,6 +341,29 @@ pub async fn create_route(
         json,
     )
     .await?;
+    Ok(route)
+}
+
+/// Replaces a database route with `spec` (admins), keeping its id: in one transaction, so a
+/// refused change (a taken model name, a missing credential) leaves it as it was.
+pub async fn update_route(
+    store: &dyn Store,
+    who: &Principal,
+    id: RouteId,
+    spec: RouteSpec,
+    now: Timestamp,
+) -> Result<Route, AppError> {
+    who.actor.authorize(Action::ManageRoutes, Target::Global)?;
+    let before = store.get_route(id).await?;
+    let route = store
+        .replace_route(&route_of(store, spec, id, before.created_at, now).await?)
+        .await?;
+    store.bump_config_revision().await?;
+    let (b, a) = (
+        serde_json::to_value(&before).ok(),
+        serde_json::to_value(&route).ok(),
+    );
+    audit(store, who, "route.update", "route", id.to_string(), b, a).await?;
     Ok(route)
 }
 

@@ -303,3 +303,18 @@ pub async fn apply_litellm_import(
         .await,
     )
 }
+
+/// Replaces a database route with the JSON of a route spec (the admin API's `PUT` body), as the
+/// Routes page's editor sends it.
+#[server(prefix = "/rpc", endpoint = "update_route")]
+pub async fn update_route(id: RouteId, spec: String) -> Result<Route, AppError> {
+    reply(
+        async move {
+            let (who, store) = caller()?;
+            let spec: routes::RouteSpec = serde_json::from_str(&spec)
+                .map_err(|e| AppError::invalid("spec", e.to_string()))?;
+            routes::update_route(store.as_ref(), &who, id, spec, Timestamp::now()).await
+        }
+        .await,
+    )
+}

@@ -209,6 +209,10 @@ pub trait Store: Send + Sync + 'static {
     async fn get_route(&self, id: RouteId) -> Result<Route>;
     /// Deletes a route and its deployments.
     async fn delete_route(&self, id: RouteId) -> Result<()>;
+    /// Replaces a database route and its deployments (same id) in one transaction: `NotFound`
+    /// when there is no such database route, `Conflict` when another route has its model,
+    /// instance and header match; either way nothing changes.
+    async fn replace_route(&self, route: &Route) -> Result<Route>;
     /// Replaces every route declared in `tollgate.toml` with these, in one transaction; they are
     /// stored with source `config` whatever their `source` says. Routes from the database stay.
     async fn replace_config_routes(&self, routes: &[Route]) -> Result<()>;

@@ -382,6 +382,73 @@ async fn bad_routes_credentials_and_prices_are_refused_by_field() {
     assert_eq!(status, S::CONFLICT, "{body}");
     w.refuses_oversized("/api/v1/routes", "model_name").await;
 
+    // Editing: the whole route is replaced under its id; refusals change nothing.
+    let id = store.list_routes().await.unwrap()[0].id;
+    let (status, _) = w
+        .call(
+            Who::Master,
+            Method::POST,
+            "/api/v1/routes",
+            Some(json!({"model_name": "y", "deployments": [dep]})),
+        )
+        .await;
+    assert_eq!(status, S::CREATED);
+    let path = format!("/api/v1/routes/{id}");
+    let before = store.get_route(id).await.unwrap();
+    for (who, body, want) in [
+        (
+            Who::Viewer,
+            json!({"model_name": "x", "retries": 2, "deployments": [dep]}),
+            S::FORBIDDEN,
+        ),
+        (
+            Who::TeamAdmin,
+            json!({"model_name": "x", "retries": 2, "deployments": [dep]}),
+            S::FORBIDDEN,
+        ),
+        (
+            Who::SignedOut,
+            json!({"model_name": "x", "retries": 2, "deployments": [dep]}),
+            S::UNAUTHORIZED,
+        ),
+        (
+            Who::Master,
+            json!({"model_name": "y", "deployments": [dep]}),
+            S::CONFLICT,
+        ),
+        (
+            Who::Master,
+            json!({"model_name": "x", "retries": 99, "deployments": [dep]}),
+            S::BAD_REQUEST,
+        ),
+        (Who::Master, json!({"model_name": "x"}), S::BAD_REQUEST),
+    ] {
+        let (status, answer) = w.call(who, Method::PUT, &path, Some(body.clone())).await;
+        assert_eq!(status, want, "{who:?} {body}: {answer}");
+        assert_eq!(store.get_route(id).await.unwrap(), before, "unchanged");
+    }
+    let (status, edited) = w
+        .call(
+            Who::Master,
+            Method::PUT,
+            &path,
+            Some(json!({"model_name": "x", "retries": 2, "strategy": "least_busy", "deployments": [dep, {"provider": "anthropic", "upstream_model": "claude"}]})),
+        )
+        .await;
+    assert_eq!(status, S::OK, "{edited}");
+    let after = store.get_route(id).await.unwrap();
+    assert_eq!((after.retries, after.deployments.len()), (2, 2));
+    assert_eq!(after.created_at, before.created_at);
+    let (status, _) = w
+        .call(
+            Who::Master,
+            Method::PUT,
+            &format!("/api/v1/routes/{}", tollgate_domain::RouteId::new()),
+            Some(json!({"model_name": "z", "deployments": [dep]})),
+        )
+        .await;
+    assert_eq!(status, S::NOT_FOUND);
+
     for (bad, field) in [
         (
             json!({"name": "c", "provider": "openai", "secret": "sk-x"}),
@@ -500,6 +567,7 @@ async fn the_openapi_document_lists_every_new_route() {
         ("/api/v1/routes", "get"),
         ("/api/v1/routes", "post"),
         ("/api/v1/routes/{id}", "delete"),
+        ("/api/v1/routes/{id}", "put"),
         ("/api/v1/credentials", "get"),
         ("/api/v1/credentials", "post"),
         ("/api/v1/credentials/{id}", "delete"),

@@ -38,6 +38,9 @@ enum Arg {
 /// A LiteLLM config with one route.
 const LITELLM: &str = "model_list:\n  - model_name: imported\n    litellm_params:\n      model: openai/gpt-4o\n      api_key: os.environ/OPENAI_API_KEY\n";
 
+/// A route as the Routes page's editor sends it.
+const ROUTE_SPEC: &str = r#"{"model_name": "edited-by-rpc", "deployments": [{"provider": "openai", "upstream_model": "m"}]}"#;
+
 /// Statuses in [`EVERYONE`]'s order: master, viewer, team admin, member, outsider, signed out.
 type Row = (&'static str, Vec<(&'static str, Arg)>, [u16; 6]);
 
@@ -156,6 +159,11 @@ fn table() -> Vec<Row> {
             ADMINS,
         ),
         ("delete_route", vec![("id", Route)], ADMINS),
+        (
+            "update_route",
+            vec![("id", Route), ("spec", Lit(ROUTE_SPEC))],
+            ADMINS,
+        ),
         ("get_settings", vec![], ALL_READ),
         (
             "create_credential",

@@ -296,6 +296,12 @@ macro_rules! impl_store {
             ) -> $crate::Result<tollgate_domain::model::VirtualKey> {
                 $ops::rotate_key(&self.pool, id, secret, previous_until, now).await
             }
+            async fn replace_route(
+                &self,
+                route: &tollgate_domain::routing::Route,
+            ) -> $crate::Result<tollgate_domain::routing::Route> {
+                $ops::replace_route(&self.pool, route).await
+            }
             async fn remove_team_member(
                 &self,
                 team_id: tollgate_domain::TeamId,

@@ -168,6 +168,26 @@ macro_rules! route_ops {
             $crate::ops::one_row(done.rows_affected())
         }
 
+        pub(crate) async fn replace_route(
+            pool: &sqlx::Pool<Db>,
+            r: &tollgate_domain::routing::Route,
+        ) -> $crate::Result<tollgate_domain::routing::Route> {
+            // All or nothing: on a conflict (or a missing credential) the route stays as it was.
+            let mut tx = pool.begin().await.map_err($crate::Error::db)?;
+            let done = sqlx::query("DELETE FROM routes WHERE id = $1 AND source = $2")
+                .bind(id_arg(r.id.0))
+                .bind($crate::rows::source_str(
+                    tollgate_domain::routing::RouteSource::Db,
+                ))
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::Error::db)?;
+            $crate::ops::one_row(done.rows_affected())?;
+            insert_route_rows(&mut tx, r, tollgate_domain::routing::RouteSource::Db).await?;
+            tx.commit().await.map_err($crate::Error::db)?;
+            Ok($crate::ops::as_stored(r))
+        }
+
         pub(crate) async fn replace_config_routes(
             pool: &sqlx::Pool<Db>,
             routes: &[tollgate_domain::routing::Route],

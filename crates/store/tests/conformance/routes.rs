@@ -303,7 +303,73 @@ async fn alias_and_header_match_round_trip(store: Arc<dyn Store>) {
     assert_eq!(store.list_routes().await.unwrap(), [odd, alias]);
 }
 
+/// A database route is replaced whole, under its id; a refused replacement changes nothing; a
+/// missing route and a config route are not found.
+async fn replace_route_keeps_the_id_or_nothing(store: Arc<dyn Store>) {
+    let mut first = route("gpt-4o", None);
+    first.deployments = vec![
+        deployment(&first, "gpt-4o", 0),
+        deployment(&first, "gpt-4o-2024", 1),
+    ];
+    store.create_route(&first).await.unwrap();
+    let mut other = route("claude", None);
+    other.deployments = vec![deployment(&other, "claude", 0)];
+    store.create_route(&other).await.unwrap();
+
+    let mut changed = full_route(None);
+    changed.id = first.id;
+    changed.model_name = "gpt-4o".to_owned();
+    changed.instance = None;
+    let deployments: Vec<Deployment> = changed
+        .deployments
+        .iter()
+        .map(|d| Deployment {
+            route_id: first.id,
+            ..d.clone()
+        })
+        .collect();
+    changed.deployments = deployments;
+    let replaced = store.replace_route(&changed).await.unwrap();
+    assert_eq!(store.get_route(first.id).await.unwrap(), replaced);
+    assert_eq!(replaced.retries, 2);
+    assert_eq!(replaced.strategy, Strategy::LowestLatency);
+    assert_eq!(replaced.deployments.len(), changed.deployments.len());
+    assert!(replaced.deployments.iter().all(|d| d.route_id == first.id));
+    assert_eq!(store.list_routes().await.unwrap().len(), 2);
+
+    // Another route's model: a conflict, and the route stays as replaced.
+    let mut clash = replaced.clone();
+    clash.model_name = "claude".to_owned();
+    let err = store.replace_route(&clash).await.unwrap_err();
+    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    assert_safe(&err);
+    assert_eq!(store.get_route(first.id).await.unwrap(), replaced);
+    // A missing credential: nothing changes either.
+    let mut dangling = replaced.clone();
+    dangling.deployments[0].credential_id = Some(CredentialId::new());
+    assert!(store.replace_route(&dangling).await.is_err());
+    assert_eq!(store.get_route(first.id).await.unwrap(), replaced);
+
+    assert!(matches!(
+        store.replace_route(&route("nowhere", None)).await,
+        Err(Error::NotFound)
+    ));
+    let mut config = route("from-config", None);
+    config.source = RouteSource::Config;
+    config.deployments = vec![deployment(&config, "m", 0)];
+    store
+        .replace_config_routes(&[config.clone()])
+        .await
+        .unwrap();
+    config.retries = 5;
+    assert!(matches!(
+        store.replace_route(&config).await,
+        Err(Error::NotFound)
+    ));
+}
+
 both!(
+    replace_route_keeps_the_id_or_nothing,
     create_and_read_back,
     deployments_are_stored_under_their_route,
     list_groups_deployments_by_route,

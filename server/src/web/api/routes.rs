@@ -17,7 +17,10 @@ use tollgate_domain::Timestamp;
 pub fn routes() -> Router<PortalState> {
     Router::new()
         .route("/api/v1/routes", get(list_routes).post(create_route))
-        .route("/api/v1/routes/{id}", delete(delete_route))
+        .route(
+            "/api/v1/routes/{id}",
+            delete(delete_route).put(update_route),
+        )
         .route(
             "/api/v1/credentials",
             get(list_credentials).post(create_credential),
@@ -49,6 +52,20 @@ async fn create_route(
     let spec = body(b)?;
     let route = routes::create_route(state.store.as_ref(), &who, spec, Timestamp::now()).await?;
     Ok((StatusCode::CREATED, Json(json!({ "data": route }))).into_response())
+}
+
+async fn update_route(
+    State(state): State<PortalState>,
+    p: Option<Extension<Principal>>,
+    Path(route): Path<String>,
+    b: Result<Json<RouteSpec>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let who = principal(p)?;
+    let spec = body(b)?;
+    let id = id(&route)?;
+    let route =
+        routes::update_route(state.store.as_ref(), &who, id, spec, Timestamp::now()).await?;
+    Ok(Json(json!({ "data": route })))
 }
 
 async fn delete_route(
