@@ -3,7 +3,7 @@
 //! (`crate::server::keys`); the buttons only ask.
 
 use crate::components::empty::PageHeader;
-use crate::components::form::{FormError, FormInput, FormInput as Input, Pager};
+use crate::components::form::{FormError, FormInput, Pager};
 use crate::components::format::money;
 use crate::server_fns::analytics::get_spend_options;
 use crate::server_fns::keys::{
@@ -86,7 +86,7 @@ pub fn KeysPage() -> impl IntoView {
             <h2 id="new-key" class="mb-3 text-sm font-semibold">"New key"</h2>
             <ActionForm action=create>
                 <div class="grid gap-3 sm:grid-cols-2 lg:grid-cols-4">
-                    <Input label="Name" name="alias" hint="What people call it."/>
+                    <FormInput label="Name" name="alias" hint="What people call it."/>
                     <div class="space-y-1.5">
                         <label class="label" for="team">"Team"</label>
                         <select class="input" id="team" name="form[team]">
@@ -103,14 +103,14 @@ pub fn KeysPage() -> impl IntoView {
                             </Suspense>
                         </select>
                     </div>
-                    <Input label="Models" name="models" hint="Names or patterns, comma-separated; empty: any the team allows."/>
-                    <Input label="Budget ($)" name="max_budget" hint="Empty: no budget of its own."/>
-                    <Input label="Budget period" name="budget_duration" hint="1d, 7d, 30d, 1mo; empty: never resets."/>
-                    <Input label="Requests a minute" name="rpm_limit"/>
-                    <Input label="Tokens a minute" name="tpm_limit"/>
-                    <Input label="Expires" name="expires" kind="date"/>
-                    <Input label="Instances" name="instances" hint="Gateway instances, comma-separated; empty: all."/>
-                    <Input label="Metadata" name="metadata" hint="A JSON object kept with the key."/>
+                    <FormInput label="Models" name="models" hint="Names or patterns, comma-separated; empty: any the team allows."/>
+                    <FormInput label="Budget ($)" name="max_budget" hint="Empty: no budget of its own."/>
+                    <FormInput label="Budget period" name="budget_duration" hint="1d, 7d, 30d, 1mo; empty: never resets."/>
+                    <FormInput label="Requests a minute" name="rpm_limit"/>
+                    <FormInput label="Tokens a minute" name="tpm_limit"/>
+                    <FormInput label="Expires" name="expires" kind="date"/>
+                    <FormInput label="Instances" name="instances" hint="Gateway instances, comma-separated; empty: all."/>
+                    <FormInput label="Metadata" name="metadata" hint="A JSON object kept with the key."/>
                 </div>
                 <div class="mt-3 flex items-center gap-3">
                     <button type="submit" class="btn btn-primary" disabled=move || create.pending().get()>"Create key"</button>

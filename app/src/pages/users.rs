@@ -72,8 +72,8 @@ pub fn UsersPage() -> impl IntoView {
                 </section>
             })}
         </Suspense>
-        {move || reset.value().get().and_then(Result::ok).map(|password| view! {
-            <OneTimePassword email=String::new() password/>
+        {move || reset.value().get().and_then(Result::ok).map(|made| view! {
+            <OneTimePassword email=made.user.email password=made.password/>
         })}
         <FormError error/>
         <Suspense fallback=|| view! { <p class="text-sm text-zinc-500">"Loading…"</p> }>
@@ -102,11 +102,7 @@ pub fn UsersPage() -> impl IntoView {
 /// A one-time password, shown once, to hand to its user.
 #[component]
 fn OneTimePassword(email: String, password: String) -> impl IntoView {
-    let whom = if email.is_empty() {
-        "the user".to_owned()
-    } else {
-        email
-    };
+    let whom = email;
     view! {
         <div role="status" class="mt-4 rounded-md border border-amber-300 bg-amber-50 p-3 dark:border-amber-700 dark:bg-amber-950/40" data-testid="one-time-password">
             <p class="text-sm font-medium">{format!("Give {whom} this one-time password. It is shown only once; they choose their own when they first sign in.")}</p>

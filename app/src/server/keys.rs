@@ -82,7 +82,11 @@ fn key_target(key: &VirtualKey) -> Target {
 
 /// The key, when the actor may read it; `NotFound` otherwise, the same answer as an id that
 /// does not exist, so ids cannot be probed.
-async fn readable(store: &dyn Store, who: &Principal, id: KeyId) -> Result<VirtualKey, AppError> {
+pub async fn get_key(
+    store: &dyn Store,
+    who: &Principal,
+    id: KeyId,
+) -> Result<VirtualKey, AppError> {
     let key = store.get_key(id).await?;
     if who.actor.allows(Action::ReadKeys, key_target(&key)) {
         Ok(key)
@@ -98,7 +102,7 @@ pub async fn may_manage(
     who: &Principal,
     id: KeyId,
 ) -> Result<VirtualKey, AppError> {
-    let key = readable(store, who, id).await?;
+    let key = get_key(store, who, id).await?;
     who.actor.authorize(Action::ManageKeys, key_target(&key))?;
     Ok(key)
 }
@@ -258,15 +262,6 @@ pub async fn resolve(store: &dyn Store, reference: &str) -> Result<KeyId, AppErr
     Err(AppError::NotFound)
 }
 
-/// One key, when the actor may read it.
-pub async fn get_key(
-    store: &dyn Store,
-    who: &Principal,
-    id: KeyId,
-) -> Result<VirtualKey, AppError> {
-    readable(store, who, id).await
-}
-
 /// Keys newest first. Admins and viewers read any; a team admin reads their team's (name the
 /// team); anyone else reads their own (with no team or user named, or naming themselves).
 pub async fn list_keys(
@@ -380,7 +375,21 @@ pub async fn update_key(
     version: Option<i64>,
     now: Timestamp,
 ) -> Result<VirtualKey, AppError> {
+    update_key_with(store, who, id, |_| Ok(changes), version, now).await
+}
+
+/// [`update_key`] with the changes made from the key as read (the portal's edit form keeps an
+/// expiry left on its own day at its exact time), so the key is read once.
+pub async fn update_key_with(
+    store: &dyn Store,
+    who: &Principal,
+    id: KeyId,
+    changes: impl FnOnce(&VirtualKey) -> Result<serde_json::Map<String, serde_json::Value>, AppError>,
+    version: Option<i64>,
+    now: Timestamp,
+) -> Result<VirtualKey, AppError> {
     let before = may_manage(store, who, id).await?;
+    let changes = changes(&before)?;
     let mut merged = match serde_json::to_value(spec_of(&before)) {
         Ok(serde_json::Value::Object(m)) => m,
         _ => return Err(AppError::Internal),

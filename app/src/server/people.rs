@@ -7,20 +7,13 @@ use super::audit::{Change, record, record_change};
 use super::passwords;
 use super::principal::Principal;
 use crate::error::AppError;
+use crate::server_fns::users::CreatedUser;
 use tollgate_domain::authz::{GlobalRole, TeamRole};
 use tollgate_domain::keys::random_base62;
 use tollgate_domain::model::User;
 use tollgate_domain::validate;
 use tollgate_domain::{Action, Target, TeamId, Timestamp, UserId};
 use tollgate_store::{NewUser, Store};
-
-/// A user made with a one-time password (returned once; they must choose their own at the
-/// first sign-in), optionally a member of a team.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct CreatedUser {
-    pub user: User,
-    pub password: String,
-}
 
 /// Creates a user (admins only). An email already taken is a `Conflict`; a team that does not
 /// exist is refused before anything is written.
@@ -158,7 +151,7 @@ pub async fn reset_password(
     store: &dyn Store,
     who: &Principal,
     id: UserId,
-) -> Result<String, AppError> {
+) -> Result<CreatedUser, AppError> {
     let user = other_user(store, who, id).await?;
     let password = random_base62(20);
     store
@@ -171,7 +164,20 @@ pub async fn reset_password(
         .await?;
     store.delete_user_sessions(id).await?;
     audit_user(store, who, "user.password_reset", &user, Some(&user)).await?;
-    Ok(password)
+    Ok(CreatedUser { user, password })
+}
+
+/// Users by email, a page at a time: admins and viewers, and team admins (who invite them).
+pub async fn list_users(
+    store: &dyn Store,
+    who: &Principal,
+    page: &tollgate_store::Page,
+) -> Result<Vec<User>, AppError> {
+    who.actor.authorize(Action::ReadUsers, Target::Global)?;
+    if !(1..=1000).contains(&page.limit) {
+        return Err(AppError::invalid("limit", "1 to 1000"));
+    }
+    Ok(store.list_users(page).await?)
 }
 
 /// Deletes a user; refused while they still own keys.

@@ -8,7 +8,7 @@ use super::principal::Principal;
 use crate::error::AppError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use tollgate_domain::key_spec::{MAX_RATE_LIMIT, instance_name};
+use tollgate_domain::key_spec::{instance_name, rate_limit};
 use tollgate_domain::routing::{
     Credential, Deployment, ProviderKind, Route, RouteSource, Strategy, validate_pattern,
 };
@@ -223,11 +223,8 @@ impl RouteSpec {
             if !(0..=1000).contains(&d.weight) {
                 return fail(&field("weight"), "0 to 1000");
             }
-            for (f, v) in [("rpm_limit", d.rpm_limit), ("tpm_limit", d.tpm_limit)] {
-                if v.is_some_and(|n| !(0..=MAX_RATE_LIMIT).contains(&n)) {
-                    return fail(&field(f), format!("0 to {MAX_RATE_LIMIT}"));
-                }
-            }
+            rate_limit(&field("rpm_limit"), d.rpm_limit)?;
+            rate_limit(&field("tpm_limit"), d.tpm_limit)?;
             for (f, v) in [
                 ("input_price_per_mtok", d.input_price_per_mtok),
                 ("output_price_per_mtok", d.output_price_per_mtok),
@@ -569,22 +566,15 @@ pub async fn set_price(
     };
     store.upsert_model_price(&price).await?;
     store.bump_config_revision().await?;
-    let json = |p: &ModelPrice| {
-        serde_json::json!({
-            "pattern": p.pattern,
-            "input_per_mtok": p.input_per_mtok,
-            "output_per_mtok": p.output_per_mtok,
-            "cached_input_per_mtok": p.cached_input_per_mtok,
-        })
-    };
+    let json = |p: &ModelPrice| serde_json::to_value(p).ok();
     audit(
         store,
         who,
         "price.set",
         "price",
         price.pattern.clone(),
-        before.as_ref().map(json),
-        Some(json(&price)),
+        before.as_ref().and_then(json),
+        json(&price),
     )
     .await?;
     Ok(price)

@@ -8,8 +8,7 @@ use crate::error::AppError;
 use crate::server_fns::teams::TeamView;
 use serde::{Deserialize, Serialize};
 use tollgate_domain::authz::{GlobalRole, TeamRole};
-use tollgate_domain::budget::BudgetPeriod;
-use tollgate_domain::key_spec::{MAX_KEY_BUDGET, MAX_RATE_LIMIT};
+use tollgate_domain::key_spec::{budget, budget_period, rate_limit};
 use tollgate_domain::model::{RosterEntry, Team};
 use tollgate_domain::policy::MemberPolicy;
 use tollgate_domain::validate::{self, FieldError};
@@ -35,24 +34,10 @@ impl TeamSpec {
     /// Checks each field; the first problem names its field.
     pub fn check(self) -> Result<TeamSettings, FieldError> {
         let name = validate::name("name", &self.name)?;
-        if self
-            .max_budget
-            .is_some_and(|b| b.0 < 0 || b > MAX_KEY_BUDGET)
-        {
-            return Err(FieldError::new(
-                "max_budget",
-                format!("0 to {MAX_KEY_BUDGET}"),
-            ));
-        }
-        if let Some(d) = &self.budget_duration {
-            BudgetPeriod::parse(d)
-                .map_err(|e| FieldError::new("budget_duration", e.to_string()))?;
-        }
-        for (field, v) in [("rpm_limit", self.rpm_limit), ("tpm_limit", self.tpm_limit)] {
-            if v.is_some_and(|n| !(0..=MAX_RATE_LIMIT).contains(&n)) {
-                return Err(FieldError::new(field, format!("0 to {MAX_RATE_LIMIT}")));
-            }
-        }
+        budget("max_budget", self.max_budget)?;
+        budget_period("budget_duration", self.budget_duration.as_deref())?;
+        rate_limit("rpm_limit", self.rpm_limit)?;
+        rate_limit("tpm_limit", self.tpm_limit)?;
         Ok(TeamSettings {
             name,
             max_budget: self.max_budget,

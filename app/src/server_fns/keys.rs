@@ -110,14 +110,13 @@ pub async fn rotate_key(id: KeyId, grace_seconds: u64) -> Result<CreatedKey, App
 pub async fn update_key(id: KeyId, version: i64, form: KeyForm) -> Result<VirtualKey, AppError> {
     crate::server::reply(
         async move {
+            use crate::server::keys::{changes_from_form, update_key_with};
             let (who, store) = crate::server::caller()?;
-            let before = crate::server::keys::get_key(store.as_ref(), &who, id).await?;
-            let changes = crate::server::keys::changes_from_form(form, &before)?;
-            crate::server::keys::update_key(
+            update_key_with(
                 store.as_ref(),
                 &who,
                 id,
-                changes,
+                |before| changes_from_form(form, before),
                 Some(version),
                 tollgate_domain::Timestamp::now(),
             )

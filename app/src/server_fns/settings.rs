@@ -4,34 +4,14 @@
 use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+use tollgate_domain::pricing::ModelPrice;
 use tollgate_domain::routing::{Credential, Route};
-use tollgate_domain::{CredentialId, Micros, RouteId, Timestamp};
+use tollgate_domain::{CredentialId, RouteId};
+#[cfg(feature = "ssr")]
+use tollgate_domain::{Micros, Timestamp};
 
 #[cfg(feature = "ssr")]
 use crate::server::{caller, portal_state, reply, routes};
-
-/// A price override as the Settings page shows it (per million tokens).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PriceRow {
-    pub pattern: String,
-    pub input_per_mtok: Micros,
-    pub output_per_mtok: Micros,
-    pub cached_input_per_mtok: Option<Micros>,
-    pub updated_at: Timestamp,
-}
-
-#[cfg(feature = "ssr")]
-impl From<tollgate_store::ModelPrice> for PriceRow {
-    fn from(p: tollgate_store::ModelPrice) -> PriceRow {
-        PriceRow {
-            pattern: p.pattern,
-            input_per_mtok: p.input_per_mtok,
-            output_per_mtok: p.output_per_mtok,
-            cached_input_per_mtok: p.cached_input_per_mtok,
-            updated_at: p.updated_at,
-        }
-    }
-}
 
 /// Routes (the database's, then `tollgate.toml`'s) and the credentials they may name.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -141,7 +121,7 @@ pub async fn delete_route(id: RouteId) -> Result<(), AppError> {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SettingsView {
     pub credentials: Vec<Credential>,
-    pub prices: Vec<PriceRow>,
+    pub prices: Vec<ModelPrice>,
     /// Secrets can be stored encrypted (`TOLLGATE_SECRET_KEY` is set).
     pub can_seal: bool,
     pub can_manage: bool,
@@ -156,11 +136,7 @@ pub async fn get_settings() -> Result<SettingsView, AppError> {
             let state = portal_state()?;
             Ok(SettingsView {
                 credentials: routes::list_credentials(store.as_ref(), &who).await?,
-                prices: routes::list_prices(store.as_ref(), &who)
-                    .await?
-                    .into_iter()
-                    .map(PriceRow::from)
-                    .collect(),
+                prices: routes::list_prices(store.as_ref(), &who).await?,
                 can_seal: state.sealer.is_some(),
                 can_manage: who.actor.allows(Action::ManageSettings, Target::Global),
             })
@@ -226,7 +202,7 @@ pub struct PriceForm {
 }
 
 #[server(prefix = "/rpc", endpoint = "set_price")]
-pub async fn set_price(form: PriceForm) -> Result<PriceRow, AppError> {
+pub async fn set_price(form: PriceForm) -> Result<ModelPrice, AppError> {
     reply(
         async move {
             use crate::server::forms::dollars;
@@ -240,8 +216,7 @@ pub async fn set_price(form: PriceForm) -> Result<PriceRow, AppError> {
                 output_per_mtok: required("output_per_mtok", &form.output)?,
                 cached_input_per_mtok: dollars("cached_input_per_mtok", &form.cached_input)?,
             };
-            let p = routes::set_price(store.as_ref(), &who, spec, Timestamp::now()).await?;
-            Ok(PriceRow::from(p))
+            routes::set_price(store.as_ref(), &who, spec, Timestamp::now()).await
         }
         .await,
     )

@@ -15,12 +15,13 @@ use crate::server::{caller, people, reply};
 pub async fn list_users(offset: u64) -> Result<Vec<User>, AppError> {
     reply(
         async move {
-            use tollgate_domain::{Action, Target};
             let (who, store) = caller()?;
-            who.actor.authorize(Action::ReadUsers, Target::Global)?;
-            Ok(store
-                .list_users(&tollgate_store::Page { limit: 100, offset })
-                .await?)
+            people::list_users(
+                store.as_ref(),
+                &who,
+                &tollgate_store::Page { limit: 100, offset },
+            )
+            .await
         }
         .await,
     )
@@ -36,9 +37,10 @@ pub struct UserForm {
     pub role: String,
 }
 
-/// A user just made, with the one-time password to hand them (shown once).
+/// A user with a one-time password to hand them (shown once; they choose their own at the
+/// first sign-in): a user just made, or one whose password was reset.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct NewUserView {
+pub struct CreatedUser {
     pub user: User,
     pub password: String,
 }
@@ -50,12 +52,12 @@ fn global_role(v: &str) -> Result<tollgate_domain::authz::GlobalRole, AppError> 
 }
 
 #[server(prefix = "/rpc", endpoint = "create_user")]
-pub async fn create_user(form: UserForm) -> Result<NewUserView, AppError> {
+pub async fn create_user(form: UserForm) -> Result<CreatedUser, AppError> {
     reply(
         async move {
             let (who, store) = caller()?;
             let role = global_role(&form.role)?;
-            let made = people::create_user(
+            people::create_user(
                 store.as_ref(),
                 &who,
                 &form.email,
@@ -64,11 +66,7 @@ pub async fn create_user(form: UserForm) -> Result<NewUserView, AppError> {
                 None,
                 tollgate_domain::Timestamp::now(),
             )
-            .await?;
-            Ok(NewUserView {
-                user: made.user,
-                password: made.password,
-            })
+            .await
         }
         .await,
     )
@@ -98,7 +96,7 @@ pub async fn set_user_disabled(id: UserId, disabled: bool) -> Result<User, AppEr
 }
 
 #[server(prefix = "/rpc", endpoint = "reset_user_password")]
-pub async fn reset_user_password(id: UserId) -> Result<String, AppError> {
+pub async fn reset_user_password(id: UserId) -> Result<CreatedUser, AppError> {
     reply(
         async move {
             let (who, store) = caller()?;

@@ -101,7 +101,9 @@ fn err<T>(field: &str, message: impl Into<String>) -> Result<T, FieldError> {
     Err(FieldError::new(field, message))
 }
 
-fn limit(field: &str, v: Option<i64>) -> Result<(), FieldError> {
+/// A rate limit (per minute, or requests in flight) of a key, team, route or policy: 0 to
+/// [`MAX_RATE_LIMIT`].
+pub fn rate_limit(field: &str, v: Option<i64>) -> Result<(), FieldError> {
     match v {
         Some(n) if n < 0 => err(field, "cannot be negative"),
         Some(n) if n > MAX_RATE_LIMIT => err(field, format!("at most {MAX_RATE_LIMIT}")),
@@ -109,11 +111,22 @@ fn limit(field: &str, v: Option<i64>) -> Result<(), FieldError> {
     }
 }
 
-fn budget(field: &str, v: Option<Micros>) -> Result<(), FieldError> {
+/// A budget of a key, team or policy: 0 to [`MAX_KEY_BUDGET`].
+pub fn budget(field: &str, v: Option<Micros>) -> Result<(), FieldError> {
     match v {
         Some(m) if m.0 < 0 => err(field, "cannot be negative"),
         Some(m) if m > MAX_KEY_BUDGET => err(field, format!("at most {MAX_KEY_BUDGET}")),
         _ => Ok(()),
+    }
+}
+
+/// A budget period as typed (`30s` .. `1mo`), when one is given.
+pub fn budget_period(field: &str, v: Option<&str>) -> Result<(), FieldError> {
+    match v {
+        Some(d) => BudgetPeriod::parse(d)
+            .map(|_| ())
+            .map_err(|e| FieldError::new(field, e.to_string())),
+        None => Ok(()),
     }
 }
 
@@ -166,13 +179,10 @@ impl KeySpec {
         }
         budget("max_budget", self.max_budget)?;
         budget("soft_budget", self.soft_budget)?;
-        if let Some(d) = &self.budget_duration {
-            BudgetPeriod::parse(d)
-                .map_err(|e| FieldError::new("budget_duration", e.to_string()))?;
-        }
-        limit("rpm_limit", self.rpm_limit)?;
-        limit("tpm_limit", self.tpm_limit)?;
-        limit("max_parallel", self.max_parallel)?;
+        budget_period("budget_duration", self.budget_duration.as_deref())?;
+        rate_limit("rpm_limit", self.rpm_limit)?;
+        rate_limit("tpm_limit", self.tpm_limit)?;
+        rate_limit("max_parallel", self.max_parallel)?;
         if self.expires_at.is_some_and(|at| at <= now) {
             return err("expires_at", "must be in the future");
         }

@@ -2,7 +2,7 @@
 //! Team admins set it; it holds members only (team admins are held to the team's own limits,
 //! admins to nothing). A refusal names the key's field and the policy's limit.
 
-use crate::key_spec::{KeySpec, MAX_KEY_BUDGET, MAX_LIST_LEN, MAX_RATE_LIMIT};
+use crate::key_spec::{KeySpec, MAX_LIST_LEN, budget, rate_limit};
 use crate::money::Micros;
 use crate::routing::{Pattern, validate_pattern};
 use crate::time::{MS_PER_DAY, Timestamp};
@@ -75,21 +75,10 @@ impl MemberPolicy {
                 })?;
             }
         }
-        if self
-            .max_budget
-            .is_some_and(|b| b.0 < 0 || b > MAX_KEY_BUDGET)
-        {
-            return fail("max_budget", format!("0 to {MAX_KEY_BUDGET}"));
-        }
-        for (field, v) in [
-            ("max_rpm", self.max_rpm),
-            ("max_tpm", self.max_tpm),
-            ("max_parallel", self.max_parallel),
-        ] {
-            if v.is_some_and(|n| !(0..=MAX_RATE_LIMIT).contains(&n)) {
-                return fail(field, format!("0 to {MAX_RATE_LIMIT}"));
-            }
-        }
+        budget("max_budget", self.max_budget)?;
+        rate_limit("max_rpm", self.max_rpm)?;
+        rate_limit("max_tpm", self.max_tpm)?;
+        rate_limit("max_parallel", self.max_parallel)?;
         if self.max_keys.is_some_and(|n| n > MAX_KEYS_PER_MEMBER) {
             return fail("max_keys", format!("at most {MAX_KEYS_PER_MEMBER}"));
         }
@@ -209,6 +198,7 @@ impl MemberPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::key_spec::MAX_RATE_LIMIT;
 
     fn now() -> Timestamp {
         Timestamp(1_800_000_000_000)

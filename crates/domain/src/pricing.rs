@@ -5,12 +5,28 @@
 //! `gpt-4o` itself), so one entry covers a model, its aliases and its dated snapshots.
 
 use crate::money::Micros;
+use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 mod builtin;
 
 pub use builtin::{BUILTIN_PRICES_AS_OF, builtin_prices};
+
+/// An admin price override (micro-dollars per million tokens).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelPrice {
+    /// An exact model name, or a prefix ending in `*`.
+    pub pattern: String,
+    /// Input tokens.
+    pub input_per_mtok: Micros,
+    /// Output tokens.
+    pub output_per_mtok: Micros,
+    /// Cached input tokens; `None`: the input price.
+    pub cached_input_per_mtok: Option<Micros>,
+    /// When it was set.
+    pub updated_at: Timestamp,
+}
 
 /// Micro-dollars per million tokens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -221,20 +221,8 @@ pub struct LimitHolder {
     pub created_at: Timestamp,
 }
 
-/// An admin price override (micro-dollars per million tokens).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ModelPrice {
-    /// An exact model name, or a prefix ending in `*`.
-    pub pattern: String,
-    /// Input tokens.
-    pub input_per_mtok: Micros,
-    /// Output tokens.
-    pub output_per_mtok: Micros,
-    /// Cached input tokens; `None`: the input price.
-    pub cached_input_per_mtok: Option<Micros>,
-    /// When it was set.
-    pub updated_at: Timestamp,
-}
+/// An admin price override; it lives in `tollgate_domain` so the portal's pages show it too.
+pub use tollgate_domain::pricing::ModelPrice;
 
 /// Totals over the raw log and over the daily rollup, which must agree.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -152,6 +152,12 @@ fn body<T>(b: Result<Json<T>, axum::extract::rejection::JsonRejection>) -> Resul
         .map_err(|e| ApiError::BadRequest(e.body_text()))
 }
 
+/// An id in a path: one that does not parse names nothing, so it is a 404 like an id that does
+/// not exist.
+fn path_id<T: std::str::FromStr>(s: &str) -> Result<T, ApiError> {
+    s.parse().map_err(|_| ApiError::NotFound)
+}
+
 /// Query parameters, or a 400 saying what is wrong with them.
 fn query<T>(q: Result<Query<T>, axum::extract::rejection::QueryRejection>) -> Result<T, ApiError> {
     q.map(|Query(v)| v)

@@ -3,7 +3,7 @@
 //! answer shapes, so scripts written for LiteLLM keep working). Both call
 //! `tollgate_app::server::keys`, which holds the rules; the command line does too.
 
-use super::{ApiError, body, principal, query};
+use super::{ApiError, body, path_id, principal, query};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Json, Response};
@@ -37,10 +37,6 @@ pub fn routes() -> Router<PortalState> {
         .route("/key/block", post(litellm_block))
         .route("/key/unblock", post(litellm_unblock))
         .route("/key/regenerate", post(litellm_regenerate))
-}
-
-fn key_id(id: &str) -> Result<KeyId, ApiError> {
-    id.parse().map_err(|_| ApiError::NotFound)
 }
 
 /// `GET /api/v1/keys` filters.
@@ -101,7 +97,7 @@ async fn info(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let who = principal(p)?;
-    let key = keys::get_key(state.store.as_ref(), &who, key_id(&id)?).await?;
+    let key = keys::get_key(state.store.as_ref(), &who, path_id::<KeyId>(&id)?).await?;
     Ok(Json(json!({ "data": key })))
 }
 
@@ -127,7 +123,7 @@ async fn edit(
     let key = keys::update_key(
         state.store.as_ref(),
         &who,
-        key_id(&id)?,
+        path_id::<KeyId>(&id)?,
         changes,
         version,
         Timestamp::now(),
@@ -142,7 +138,7 @@ async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let who = principal(p)?;
-    keys::delete_key(state.store.as_ref(), &who, key_id(&id)?).await?;
+    keys::delete_key(state.store.as_ref(), &who, path_id::<KeyId>(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -169,7 +165,7 @@ async fn switch(
     blocked: bool,
 ) -> Result<Json<Value>, ApiError> {
     let who = principal(p)?;
-    let key = keys::set_blocked(state.store.as_ref(), &who, key_id(id)?, blocked).await?;
+    let key = keys::set_blocked(state.store.as_ref(), &who, path_id::<KeyId>(id)?, blocked).await?;
     Ok(Json(json!({ "data": key })))
 }
 
@@ -192,7 +188,7 @@ async fn rotate(
     let made = keys::rotate_key(
         state.store.as_ref(),
         &who,
-        key_id(&id)?,
+        path_id::<KeyId>(&id)?,
         b.grace_seconds,
         Timestamp::now(),
     )

@@ -2,7 +2,7 @@
 //! (write-only secrets) and `/api/v1/prices`. The rules are `tollgate_app::server::routes`'s,
 //! which the portal's Routes and Settings pages share.
 
-use super::{ApiError, body, principal};
+use super::{ApiError, body, path_id, principal};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Json, Response};
@@ -28,10 +28,6 @@ pub fn routes() -> Router<PortalState> {
         .route("/api/v1/credentials/{id}", delete(delete_credential))
         .route("/api/v1/prices", get(list_prices).put(set_price))
         .route("/api/v1/prices/{pattern}", delete(delete_price))
-}
-
-fn id<T: std::str::FromStr>(s: &str) -> Result<T, ApiError> {
-    s.parse().map_err(|_| ApiError::NotFound)
 }
 
 async fn list_routes(
@@ -62,7 +58,7 @@ async fn update_route(
 ) -> Result<Json<Value>, ApiError> {
     let who = principal(p)?;
     let spec = body(b)?;
-    let id = id(&route)?;
+    let id = path_id(&route)?;
     let route =
         routes::update_route(state.store.as_ref(), &who, id, spec, Timestamp::now()).await?;
     Ok(Json(json!({ "data": route })))
@@ -74,7 +70,7 @@ async fn delete_route(
     Path(route): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let who = principal(p)?;
-    routes::delete_route(state.store.as_ref(), &who, id(&route)?).await?;
+    routes::delete_route(state.store.as_ref(), &who, path_id(&route)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -111,18 +107,8 @@ async fn delete_credential(
     Path(credential): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let who = principal(p)?;
-    routes::delete_credential(state.store.as_ref(), &who, id(&credential)?).await?;
+    routes::delete_credential(state.store.as_ref(), &who, path_id(&credential)?).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-fn price_json(p: &tollgate_store::ModelPrice) -> Value {
-    json!({
-        "pattern": p.pattern,
-        "input_per_mtok": p.input_per_mtok,
-        "output_per_mtok": p.output_per_mtok,
-        "cached_input_per_mtok": p.cached_input_per_mtok,
-        "updated_at": p.updated_at,
-    })
 }
 
 async fn list_prices(
@@ -131,9 +117,7 @@ async fn list_prices(
 ) -> Result<Json<Value>, ApiError> {
     let who = principal(p)?;
     let list = routes::list_prices(state.store.as_ref(), &who).await?;
-    Ok(Json(
-        json!({ "data": list.iter().map(price_json).collect::<Vec<_>>() }),
-    ))
+    Ok(Json(json!({ "data": list })))
 }
 
 async fn set_price(
@@ -144,7 +128,7 @@ async fn set_price(
     let who = principal(p)?;
     let spec = body(b)?;
     let price = routes::set_price(state.store.as_ref(), &who, spec, Timestamp::now()).await?;
-    Ok(Json(json!({ "data": price_json(&price) })))
+    Ok(Json(json!({ "data": price })))
 }
 
 async fn delete_price(

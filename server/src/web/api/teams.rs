@@ -2,7 +2,7 @@
 //! edit, delete), its policy and its members. The rules are `tollgate_app::server::teams`'s,
 //! which the portal's pages share.
 
-use super::{ApiError, body, principal};
+use super::{ApiError, body, path_id, principal};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Json, Response};
@@ -32,11 +32,6 @@ pub fn routes() -> Router<PortalState> {
         )
 }
 
-/// An id in a path that does not parse names nothing: 404, as an id that does not exist.
-fn id<T: std::str::FromStr>(s: &str) -> Result<T, ApiError> {
-    s.parse().map_err(|_| ApiError::NotFound)
-}
-
 async fn list(
     State(state): State<PortalState>,
     p: Option<Extension<Principal>>,
@@ -63,7 +58,7 @@ async fn info(
     Path(team): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let who = principal(p)?;
-    let v = teams::team_detail(state.store.as_ref(), &who, id(&team)?).await?;
+    let v = teams::team_detail(state.store.as_ref(), &who, path_id(&team)?).await?;
     Ok(Json(json!({ "data": v.team, "members": v.members })))
 }
 
@@ -78,7 +73,7 @@ async fn edit(
     let team = teams::update_team(
         state.store.as_ref(),
         &who,
-        id(&team)?,
+        path_id(&team)?,
         spec,
         Timestamp::now(),
     )
@@ -92,7 +87,7 @@ async fn delete(
     Path(team): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let who = principal(p)?;
-    teams::delete_team(state.store.as_ref(), &who, id(&team)?).await?;
+    teams::delete_team(state.store.as_ref(), &who, path_id(&team)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -107,7 +102,7 @@ async fn set_policy(
     let team = teams::set_policy(
         state.store.as_ref(),
         &who,
-        id(&team)?,
+        path_id(&team)?,
         policy,
         Timestamp::now(),
     )
@@ -130,7 +125,7 @@ async fn add_member(
 ) -> Result<Response, ApiError> {
     let who = principal(p)?;
     let b = body(b)?;
-    let team = id::<TeamId>(&team)?;
+    let team = path_id::<TeamId>(&team)?;
     let member = teams::add_member(
         state.store.as_ref(),
         &who,
@@ -160,8 +155,8 @@ async fn set_role(
     teams::set_member_role(
         state.store.as_ref(),
         &who,
-        id(&team)?,
-        id::<UserId>(&user)?,
+        path_id(&team)?,
+        path_id::<UserId>(&user)?,
         b.role,
     )
     .await?;
@@ -174,6 +169,12 @@ async fn remove_member(
     Path((team, user)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let who = principal(p)?;
-    teams::remove_member(state.store.as_ref(), &who, id(&team)?, id::<UserId>(&user)?).await?;
+    teams::remove_member(
+        state.store.as_ref(),
+        &who,
+        path_id(&team)?,
+        path_id::<UserId>(&user)?,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
