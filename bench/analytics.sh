@@ -16,43 +16,17 @@
 #   BENCH_PORT          the portal's port (default: a free one)
 #   TOLLGATE            the binary (default: the release build in /root/.cache/tollgate/target)
 set -euo pipefail
-BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(dirname "$BENCH_DIR")"
-ADMIN="${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ADMIN="$BENCH_ADMIN_URL"
 DB="${BENCH_DB:-tollgate_bench_analytics}"
 URL="${ADMIN%/*}/$DB"
-TOLLGATE="${TOLLGATE:-/root/.cache/tollgate/target/release/tollgate}"
-PORT="${BENCH_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
-OUT="$BENCH_DIR/out/$(date -u +%Y%m%dT%H%M%SZ)-analytics"
-WORK="$(mktemp -d /tmp/tollgate-bench-analytics.XXXXXX)"
-mkdir -p "$OUT"
-log() { echo "bench: $*" >&2; }
+PORT="${BENCH_PORT:-$(free_port)}"
 
-SERVER_PID=
-cleanup() {
-  if [[ -n "$SERVER_PID" ]]; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  if [[ "${BENCH_KEEP_DB:-0}" != 1 ]]; then
-    psql "$ADMIN" -qX -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
-    log "dropped $DB (BENCH_KEEP_DB=1 keeps it)"
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-if [[ "${BENCH_SKIP_BUILD:-0}" != 1 ]]; then
-  log "building tollgate (release)"
-  # shellcheck source=/dev/null
-  (source "$ROOT/scripts/lib.sh" && cd "$ROOT" && cargo build --release -q -p tollgate --bin tollgate)
-fi
-[[ -x "$TOLLGATE" ]] || { log "missing $TOLLGATE (run without BENCH_SKIP_BUILD)"; exit 1; }
-# `tollgate` refuses TOLLGATE_* variables it does not know.
-for v in $(compgen -e | grep '^TOLLGATE_' || true); do unset "$v"; done
-
-echo "command: $(for v in $(compgen -e | grep '^BENCH_' || true); do printf '%s=%q ' "$v" "${!v}"; done)bash bench/analytics.sh"
-echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ), nproc $(nproc), $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo), commit $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo '+dirty'), $(psql "$ADMIN" -qAtX -c 'SHOW server_version')"
+build_tollgate
+setup_dirs analytics
+DROP_DB="$DB"
+print_header analytics.sh "$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo), $(psql "$ADMIN" -qAtX -c 'SHOW server_version')"
 
 if [[ "${BENCH_SKIP_GEN:-0}" != 1 ]]; then
   TOLLGATE="$TOLLGATE" bash "$BENCH_DIR/analytics_gen.sh" 2>&1 | tee "$OUT/gen.log" |
@@ -81,12 +55,8 @@ log "starting tollgate portal on 127.0.0.1:$PORT"
   exec "$TOLLGATE" portal --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" --database-url "$URL") \
   >"$OUT/portal.log" 2>&1 &
 SERVER_PID=$!
-for _ in $(seq 600); do
-  curl -fsS "http://127.0.0.1:$PORT/health/readiness" >/dev/null 2>&1 && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { log "the portal exited; see $OUT/portal.log"; exit 1; }
-  sleep 0.1
-done
-curl -fsS "http://127.0.0.1:$PORT/health/readiness" >/dev/null || { log "portal not ready; see $OUT/portal.log"; exit 1; }
+PIDS+=("$SERVER_PID")
+wait_ready "$PORT" "$SERVER_PID" "$OUT/portal.log"
 
 log "timing (busiest key $HEAVY_KEY, median key $LIGHT_KEY, team $TEAM)"
 # The neighbours' load: this machine is shared, and the timings depend on it.

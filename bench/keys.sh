@@ -12,44 +12,20 @@
 #
 # Environment: BENCH_DATABASE_URL (the server, default the local one), BENCH_DB, BENCH_KEEP_DB,
 # BENCH_SKIP_BUILD, BENCH_REPS (50), BENCH_WARMUP (5), TOLLGATE (the binary; default the release
-# build in /root/.cache/tollgate/target), as in bench/analytics.sh.
+# build), as in bench/analytics.sh; bench/lib.sh holds what they share.
 set -euo pipefail
-BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(dirname "$BENCH_DIR")"
-ADMIN="${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ADMIN="$BENCH_ADMIN_URL"
 DB="${BENCH_DB:-tollgate_bench_keys}"
 URL="${ADMIN%/*}/$DB"
 KEYS="${BENCH_KEYS:-100000}"
-TOLLGATE="${TOLLGATE:-/root/.cache/tollgate/target/release/tollgate}"
-PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-OUT="$BENCH_DIR/out/$(date -u +%Y%m%dT%H%M%SZ)-keys"
-WORK="$(mktemp -d /tmp/tollgate-bench-keys.XXXXXX)"
-mkdir -p "$OUT"
-log() { echo "bench: $*" >&2; }
+PORT="$(free_port)"
 
-SERVER_PID=
-cleanup() {
-  if [[ -n "$SERVER_PID" ]]; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  if [[ "${BENCH_KEEP_DB:-0}" != 1 ]]; then
-    psql "$ADMIN" -qX -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-if [[ "${BENCH_SKIP_BUILD:-0}" != 1 ]]; then
-  log "building tollgate (release)"
-  # shellcheck source=/dev/null
-  (source "$ROOT/scripts/lib.sh" && cd "$ROOT" && cargo build --release -q -p tollgate --bin tollgate)
-fi
-[[ -x "$TOLLGATE" ]] || { log "missing $TOLLGATE (run without BENCH_SKIP_BUILD)"; exit 1; }
-for v in $(compgen -e | grep '^TOLLGATE_' || true); do unset "$v"; done
-
-echo "command: $(for v in $(compgen -e | grep '^BENCH_' || true); do printf '%s=%q ' "$v" "${!v}"; done)bash bench/keys.sh"
-echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ), nproc $(nproc), binary $TOLLGATE, commit $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo '+dirty'), $(psql "$ADMIN" -qAtX -c 'SHOW server_version')"
+build_tollgate
+setup_dirs keys
+DROP_DB="$DB"
+print_header keys.sh "binary $TOLLGATE, $(psql "$ADMIN" -qAtX -c 'SHOW server_version')"
 
 psql "$ADMIN" -qX -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >/dev/null
 (cd "$WORK" && "$TOLLGATE" migrate --data-dir "$WORK/data" --database-url "$URL") >"$OUT/migrate.log" 2>&1
@@ -96,11 +72,8 @@ MASTER_KEY="bench-master-$(python3 -c 'import secrets; print(secrets.token_hex(1
   exec "$TOLLGATE" portal --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" --database-url "$URL") \
   >"$OUT/portal.log" 2>&1 &
 SERVER_PID=$!
-for _ in $(seq 600); do
-  curl -fsS "http://127.0.0.1:$PORT/health/readiness" >/dev/null 2>&1 && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { log "the portal exited; see $OUT/portal.log"; exit 1; }
-  sleep 0.1
-done
+PIDS+=("$SERVER_PID")
+wait_ready "$PORT" "$SERVER_PID" "$OUT/portal.log"
 echo "load average before timing: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 "$BENCH_DIR/keys_time.py" --port "$PORT" --master-key "$MASTER_KEY" \
   --reps "${BENCH_REPS:-50}" --warmup "${BENCH_WARMUP:-5}" \

@@ -1,5 +1,6 @@
-# Shared by run.sh and profile.sh: paths, builds, and starting the stub and the gateway on a
-# fresh data dir with one key. Sourced, not run.
+# Shared by the benchmarks: paths, builds, the report's header, output and work folders, and
+# (for run.sh and profile.sh) starting the stub and the gateway on a fresh data dir with one
+# key. Sourced, not run.
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$BENCH_DIR")"
@@ -14,7 +15,7 @@ GW_PORT="${BENCH_GW_PORT:-$(free_port)}"
 TARGET_DIR=/root/.cache/tollgate/target
 BENCH_TARGET_DIR=/root/.cache/tollgate/target-bench
 CARGO_BIN_ROOT=/root/.cache/tollgate/cargo-bin
-TOLLGATE="$TARGET_DIR/release/tollgate"
+TOLLGATE="${TOLLGATE:-$TARGET_DIR/release/tollgate}"
 STUB="$BENCH_TARGET_DIR/release/stub"
 TTFB="$BENCH_TARGET_DIR/release/ttfb"
 OHA="$CARGO_BIN_ROOT/bin/oha"
@@ -51,6 +52,33 @@ build_all() {
   done
 }
 
+# The release tollgate alone (BENCH_SKIP_BUILD=1 skips), for the benchmarks of the portal.
+build_tollgate() {
+  if [[ "${BENCH_SKIP_BUILD:-0}" != 1 ]]; then
+    log "building tollgate (release)"
+    (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release --quiet -p tollgate --bin tollgate)
+  fi
+  [[ -x "$TOLLGATE" ]] || { log "missing $TOLLGATE (run without BENCH_SKIP_BUILD)"; exit 1; }
+}
+
+# The report's first lines: the command with its BENCH_* settings, then the date, machine,
+# commit and the details given.
+print_header() { # script-name [details]
+  echo "command: $(for v in $(compgen -e | grep '^BENCH_' || true); do printf '%s=%q ' "$v" "${!v}"; done)bash bench/$1"
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ), nproc $(nproc), commit $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo '+dirty')${2:+, $2}"
+}
+
+# Waits up to 60 s for tollgate's readiness on 127.0.0.1:PORT while PID lives.
+wait_ready() { # port pid log-file
+  for _ in $(seq 600); do
+    curl -fsS "http://127.0.0.1:$1/health/readiness" >/dev/null 2>&1 && return 0
+    kill -0 "$2" 2>/dev/null || { log "tollgate exited; see $3"; exit 1; }
+    sleep 0.1
+  done
+  log "tollgate not ready after 60 s; see $3"
+  exit 1
+}
+
 # Makes $OUT (raw data) and $WORK (data dir, config; removed on exit) and the exit trap.
 setup_dirs() { # name
   OUT="$BENCH_DIR/out/$(date -u +%Y%m%dT%H%M%SZ)-$1"
@@ -60,11 +88,19 @@ setup_dirs() { # name
   trap cleanup EXIT
 }
 
+# Stops what was started, removes $WORK, and drops the database $DROP_DB (on the server
+# $BENCH_ADMIN_URL) when one was set, unless BENCH_KEEP_DB=1.
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  if [[ -n "${DROP_DB:-}" && "${BENCH_KEEP_DB:-0}" != 1 ]]; then
+    psql "$BENCH_ADMIN_URL" -qX -c "DROP DATABASE IF EXISTS $DROP_DB WITH (FORCE)" >/dev/null 2>&1 || true
+  fi
   rm -rf "$WORK"
 }
+
+# The Postgres server the database benchmarks use.
+BENCH_ADMIN_URL="${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 
 # Starts the stub ($STUB_PID), creates a key ($KEY) and starts the gateway ($GW_PID), each
 # command of $GW_WRAPPER (e.g. valgrind) put in front of it; waits up to $1 s for readiness.
