@@ -92,3 +92,21 @@ where
         </div>
     }
 }
+
+/// How many times `action` has succeeded. Lists reload on this, not on `version()`: a refused
+/// change leaves the data as it was, so reloading would only read it again and blank the list
+/// (and a refused edit keeps its form open with what was typed).
+pub fn successes<S>(action: ServerAction<S>) -> ReadSignal<usize>
+where
+    S: leptos::server_fn::ServerFn + Clone + Send + Sync + 'static,
+    S::Output: Send + Sync + 'static,
+    S::Error: Send + Sync + 'static,
+{
+    let (count, set_count) = signal(0usize);
+    Effect::new(move |_| {
+        if action.value().with(|v| matches!(v, Some(Ok(_)))) {
+            set_count.update(|n| *n += 1);
+        }
+    });
+    count
+}

@@ -3,7 +3,7 @@
 //! (`crate::server::keys`); the buttons only ask.
 
 use crate::components::empty::PageHeader;
-use crate::components::form::{FormError, FormInput, Pager};
+use crate::components::form::{FormError, FormInput, Pager, successes};
 use crate::components::format::money;
 use crate::server_fns::analytics::get_spend_options;
 use crate::server_fns::keys::{
@@ -23,14 +23,13 @@ pub fn KeysPage() -> impl IntoView {
     let remove = ServerAction::<DeleteKey>::new();
     let rotate = ServerAction::<RotateKey>::new();
     let update = ServerAction::<UpdateKey>::new();
-    // The list reloads after a saved edit only: a refused one keeps its form open, with the
-    // reason, and the values typed.
-    let (saved, set_saved) = signal(0usize);
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = update.value().get() {
-            set_saved.update(|n| *n += 1);
-        }
-    });
+    let changed = [
+        successes(create),
+        successes(switch),
+        successes(remove),
+        successes(rotate),
+        successes(update),
+    ];
     let (team, set_team) = signal(String::new());
     let (search, set_search) = signal(String::new());
     let (state, set_state) = signal(String::new());
@@ -43,11 +42,7 @@ pub fn KeysPage() -> impl IntoView {
                 state.get(),
                 team.get(),
                 pages.with(|p| p.last().copied().flatten()),
-                create.version().get()
-                    + switch.version().get()
-                    + remove.version().get()
-                    + rotate.version().get()
-                    + saved.get(),
+                changed.iter().map(|c| c.get()).sum::<usize>(),
             )
         },
         |(search, state, team, after, _)| {

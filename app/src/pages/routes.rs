@@ -3,7 +3,7 @@
 //! through the admin API) and delete database routes.
 
 use crate::components::empty::PageHeader;
-use crate::components::form::{FormError, FormInput};
+use crate::components::form::{FormError, FormInput, successes};
 use crate::server_fns::settings::{
     ApplyLitellmImport, CreateRoute, DeleteRoute, PreviewLitellmImport, UpdateRoute, list_routes,
 };
@@ -16,17 +16,14 @@ pub fn RoutesPage() -> impl IntoView {
     let delete = ServerAction::<DeleteRoute>::new();
     let apply = ServerAction::<ApplyLitellmImport>::new();
     let update = ServerAction::<UpdateRoute>::new();
-    // Reloads after a saved edit only: a refused one keeps its editor open with the reason.
-    let (saved, set_saved) = signal(0usize);
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = update.value().get() {
-            set_saved.update(|n| *n += 1);
-        }
-    });
+    let changed = [
+        successes(create),
+        successes(delete),
+        successes(apply),
+        successes(update),
+    ];
     let view = Resource::new(
-        move || {
-            create.version().get() + delete.version().get() + apply.version().get() + saved.get()
-        },
+        move || changed.iter().map(|c| c.get()).sum::<usize>(),
         |_| list_routes(),
     );
     view! {

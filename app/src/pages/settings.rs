@@ -2,7 +2,7 @@
 //! and model price overrides. Admins change them; everyone signed in reads them.
 
 use crate::components::empty::PageHeader;
-use crate::components::form::{FormError, FormInput};
+use crate::components::form::{FormError, FormInput, successes};
 use crate::components::format::money;
 use crate::server_fns::settings::{
     CreateCredential, DeleteCredential, DeletePrice, SetPrice, get_settings,
@@ -16,13 +16,14 @@ pub fn SettingsPage() -> impl IntoView {
     let remove_credential = ServerAction::<DeleteCredential>::new();
     let set_price = ServerAction::<SetPrice>::new();
     let remove_price = ServerAction::<DeletePrice>::new();
+    let changed = [
+        successes(add_credential),
+        successes(remove_credential),
+        successes(set_price),
+        successes(remove_price),
+    ];
     let settings = Resource::new(
-        move || {
-            add_credential.version().get()
-                + remove_credential.version().get()
-                + set_price.version().get()
-                + remove_price.version().get()
-        },
+        move || changed.iter().map(|c| c.get()).sum::<usize>(),
         |_| get_settings(),
     );
     let error = Signal::derive(move || {

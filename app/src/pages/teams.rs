@@ -3,7 +3,7 @@
 //! the server (`crate::server::teams`); the forms only ask.
 
 use crate::components::empty::PageHeader;
-use crate::components::form::{FormError, FormInput};
+use crate::components::form::{FormError, FormInput, successes};
 use crate::components::format::money;
 use crate::server_fns::auth::get_me;
 use crate::server_fns::teams::{
@@ -63,7 +63,8 @@ fn policy_summary(p: &MemberPolicy) -> String {
 pub fn TeamsPage() -> impl IntoView {
     let create = ServerAction::<CreateTeam>::new();
     let me = Resource::new(|| (), |_| get_me());
-    let teams = Resource::new(move || create.version().get(), |_| list_teams());
+    let created = successes(create);
+    let teams = Resource::new(move || created.get(), |_| list_teams());
     view! {
         <PageHeader title="Teams" description="Groups of users with a budget, limits and a self-service policy for the keys members make themselves."/>
         <Suspense fallback=|| ()>
@@ -139,17 +140,15 @@ pub fn TeamPage() -> impl IntoView {
     let role = ServerAction::<SetTeamMemberRole>::new();
     let remove = ServerAction::<RemoveTeamMember>::new();
     let delete = ServerAction::<DeleteTeam>::new();
+    let changed = [
+        successes(update),
+        successes(policy),
+        successes(add),
+        successes(role),
+        successes(remove),
+    ];
     let team = Resource::new(
-        move || {
-            (
-                id(),
-                update.version().get()
-                    + policy.version().get()
-                    + add.version().get()
-                    + role.version().get()
-                    + remove.version().get(),
-            )
-        },
+        move || (id(), changed.iter().map(|c| c.get()).sum::<usize>()),
         |(id, _)| async move {
             match id {
                 Some(id) => get_team(id).await,

@@ -3,7 +3,7 @@
 //! stop at the gateways' next reload), give them a new one-time password, and delete them.
 
 use crate::components::empty::PageHeader;
-use crate::components::form::{FormError, FormInput};
+use crate::components::form::{FormError, FormInput, successes};
 use crate::server_fns::auth::get_me;
 use crate::server_fns::users::{
     CreateUser, DeleteUser, ResetUserPassword, SetUserDisabled, SetUserRole, list_users,
@@ -20,13 +20,14 @@ pub fn UsersPage() -> impl IntoView {
     let reset = ServerAction::<ResetUserPassword>::new();
     let delete = ServerAction::<DeleteUser>::new();
     let me = Resource::new(|| (), |_| get_me());
+    let changed = [
+        successes(create),
+        successes(role),
+        successes(disable),
+        successes(delete),
+    ];
     let users = Resource::new(
-        move || {
-            create.version().get()
-                + role.version().get()
-                + disable.version().get()
-                + delete.version().get()
-        },
+        move || changed.iter().map(|c| c.get()).sum::<usize>(),
         |_| list_users(0),
     );
     let admin = move || {
