@@ -130,6 +130,7 @@ pub async fn create_key(
             owner: spec.user_id,
         },
     )?;
+    let mut owner_cap = None;
     if let Some(team_id) = spec.team_id {
         let team = match store.get_team(team_id).await {
             Err(tollgate_store::Error::NotFound) => {
@@ -138,7 +139,7 @@ pub async fn create_key(
             other => other?,
         };
         // The policy first: what it fills in is then held to the team's own limits too.
-        hold_to_policy(store, who, &team, &mut spec, true, now).await?;
+        owner_cap = hold_to_policy(store, who, &team, &mut spec, true, now).await?;
         if !admin {
             spec.within_team(&team)?;
         }
@@ -169,6 +170,7 @@ pub async fn create_key(
             &NewKey {
                 team_id,
                 user_id,
+                owner_cap,
                 ..NewKey::new(
                     KeyId::new(),
                     hash_secret(&secret),
@@ -187,6 +189,8 @@ pub async fn create_key(
 
 /// A member's key (not an admin's, nor a team admin's) is held to the team's self-service
 /// policy, which fills what the key leaves open and refuses what crosses it, naming the limit.
+/// Returns the most keys the owner may hold, for the store to hold a new key to as it inserts
+/// it (the count read here is the message's; two creations at once are decided there).
 async fn hold_to_policy(
     store: &dyn Store,
     who: &Principal,
@@ -194,11 +198,11 @@ async fn hold_to_policy(
     spec: &mut KeySpec,
     creating: bool,
     now: Timestamp,
-) -> Result<(), AppError> {
+) -> Result<Option<u32>, AppError> {
     let member = who.actor.role != GlobalRole::Admin
         && who.actor.team_role(team.id) == Some(TeamRole::Member);
     if !member || team.policy.is_open() {
-        return Ok(());
+        return Ok(None);
     }
     let held = match (team.policy.max_keys, spec.user_id) {
         (Some(_), Some(owner)) if creating => store.count_member_keys(team.id, owner).await?,
@@ -206,7 +210,7 @@ async fn hold_to_policy(
     };
     team.policy
         .hold(spec, u64::try_from(held).unwrap_or(0), creating, now)?;
-    Ok(())
+    Ok(team.policy.max_keys.filter(|_| creating))
 }
 
 /// The longest grace period a rotated key's previous secret may keep working: 30 days.

@@ -333,6 +333,11 @@ pub struct NewKey {
     pub metadata: Option<String>,
     /// Keep its requests' prompts and completions in the request log.
     pub store_prompts: bool,
+    /// The most keys its owner may hold in its team (a member's self-service policy): with a
+    /// team and a user set, the key is refused (`Conflict`) when the owner holds this many
+    /// already. Counted and inserted in one transaction that first locks the owner's membership,
+    /// so two creations at once cannot both take the last place.
+    pub owner_cap: Option<u32>,
     /// Written as both `created_at` and `updated_at`.
     pub now: Timestamp,
 }
@@ -366,6 +371,7 @@ impl NewKey {
             expires_at: None,
             metadata: None,
             store_prompts: false,
+            owner_cap: None,
             now,
         }
     }

@@ -575,6 +575,49 @@ async fn a_member_is_held_to_the_team_policy() {
     }
     let kept = w.s.store.get_team(w.team).await.unwrap().policy;
     assert_eq!(kept.max_keys, Some(2));
+
+    // Three places more, eight creations at once: exactly three are made. The others are
+    // refused by the policy's count (400), or, when they counted before a concurrent one
+    // inserted, by the store's locked count (409); never one key too many.
+    let (status, body) = w
+        .call(
+            Who::TeamAdmin,
+            Method::PUT,
+            &format!("/api/v1/teams/{}/policy", w.team),
+            Some(json!({"max_keys": 5})),
+        )
+        .await;
+    assert_eq!(status, S::OK, "{body}");
+    let held = w.s.store.count_member_keys(w.team, w.member).await.unwrap();
+    assert_eq!(held, 2);
+    let attempts = (0..8).map(|_| {
+        w.call(
+            Who::Member,
+            Method::POST,
+            "/api/v1/keys",
+            Some(create(json!({}))),
+        )
+    });
+    let statuses: Vec<S> = futures_util::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|(status, body)| {
+            assert!(
+                [S::CREATED, S::BAD_REQUEST, S::CONFLICT].contains(&status),
+                "{status} {body}"
+            );
+            status
+        })
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == S::CREATED).count(),
+        3,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        w.s.store.count_member_keys(w.team, w.member).await.unwrap(),
+        5
+    );
 }
 
 /// Teams refuse bad settings by field, keep hostile names verbatim, and refuse duplicates and

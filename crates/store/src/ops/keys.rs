@@ -7,6 +7,32 @@ macro_rules! key_ops {
             pool: &sqlx::Pool<Db>,
             k: &$crate::NewKey,
         ) -> $crate::Result<tollgate_domain::model::VirtualKey> {
+            let mut tx = pool.begin().await.map_err($crate::Error::db)?;
+            if let (Some(cap), Some(team), Some(user)) = (k.owner_cap, k.team_id, k.user_id) {
+                // Locks the owner's membership row (Postgres) or takes the write lock (SQLite)
+                // before counting, so creations by one owner run one after another and the
+                // second counts the first's key.
+                sqlx::query("UPDATE team_members SET role = role WHERE team_id = $1 AND user_id = $2")
+                    .bind(id_arg(team.0))
+                    .bind(id_arg(user.0))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::Error::db)?;
+                let held: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM virtual_keys WHERE team_id = $1 AND user_id = $2",
+                )
+                .bind(id_arg(team.0))
+                .bind(id_arg(user.0))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err($crate::Error::db)?;
+                if held >= i64::from(cap) {
+                    return Err($crate::Error::Conflict(format!(
+                        "the owner already holds {held} keys in this team, the most its policy \
+                         allows ({cap}); delete one first"
+                    )));
+                }
+            }
             // `RETURNING` the stored row: what `get_key` will read, not a copy of the input.
             let row = sqlx::query(concat!(
                 "INSERT INTO virtual_keys (id, key_hash, key_prefix, key_suffix, alias, team_id, \
@@ -37,13 +63,15 @@ macro_rules! key_ops {
             .bind(k.metadata.as_deref())
             .bind(k.now.0)
             .bind(k.store_prompts)
-            .fetch_one(pool)
+            .fetch_one(&mut *tx)
             .await
             .map_err($crate::Error::unique(&[(
                 "key_hash",
                 "this key already exists: generate another",
             )]))?;
-            $crate::rows::key(&row)
+            let key = $crate::rows::key(&row)?;
+            tx.commit().await.map_err($crate::Error::db)?;
+            Ok(key)
         }
 
         pub(crate) async fn get_key(

@@ -264,7 +264,48 @@ async fn edit_policy_roster_and_delete(store: Arc<dyn Store>) {
     ));
 }
 
+/// A key with an owner cap is refused once its owner holds that many keys in the team, and
+/// creations at once cannot both take the last place.
+async fn owner_cap_holds_under_concurrent_creation(store: Arc<dyn Store>) {
+    let team = store.create_team(&new_team("Capped")).await.unwrap();
+    let bo = user(store.as_ref(), "bo@example.com").await;
+    store
+        .add_team_member(team.id, bo.id, TeamRole::Member, T0)
+        .await
+        .unwrap();
+    let capped = |hash: String| {
+        let mut k = new_key(&hash);
+        k.team_id = Some(team.id);
+        k.user_id = Some(bo.id);
+        k.owner_cap = Some(3);
+        k
+    };
+    store.create_key(&capped("first".into())).await.unwrap();
+    // Twelve at once for the two places left.
+    let tries = (0..12).map(|i| {
+        let store = store.clone();
+        let k = capped(format!("race-{i}"));
+        tokio::spawn(async move { store.create_key(&k).await })
+    });
+    let mut made = 0;
+    for t in tries.collect::<Vec<_>>() {
+        match t.await.unwrap() {
+            Ok(_) => made += 1,
+            Err(Error::Conflict(m)) => assert!(m.contains("the most its policy allows (3)"), "{m}"),
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(made, 2);
+    assert_eq!(store.count_member_keys(team.id, bo.id).await.unwrap(), 3);
+    // Without a cap (an admin's key for them), nothing is counted.
+    let mut free = capped("admin-made".into());
+    free.owner_cap = None;
+    store.create_key(&free).await.unwrap();
+    assert_eq!(store.count_member_keys(team.id, bo.id).await.unwrap(), 4);
+}
+
 both!(
+    owner_cap_holds_under_concurrent_creation,
     edit_policy_roster_and_delete,
     create_get_and_list,
     duplicate_name_is_a_conflict,
