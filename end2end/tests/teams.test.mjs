@@ -279,7 +279,7 @@ describe('teams, members and their keys', () => {
     assert.ok(!csv.includes(secret));
   });
 
-  step('routes: tollgate.toml\'s shown read-only, one added, a LiteLLM config previewed then imported', async () => {
+  step('routes: tollgate.toml\'s shown read-only, one added, edited, tested, a LiteLLM config previewed then imported', async () => {
     const page = admin.page;
     await page.goto(`${server.url}/routes`);
     await hydrated(page);
@@ -310,6 +310,25 @@ describe('teams, members and their keys', () => {
     await page.getByRole('button', { name: 'Save route' }).click();
     await page.locator('tr[data-edit-route]').waitFor({ state: 'detached' });
     assert.match(await added.innerText(), /2 retries/);
+    // Tested: one request through the route to the stub; the answer, its latency and the
+    // deployment that gave it are shown.
+    await added.getByRole('button', { name: 'Test' }).click();
+    const testRow = page.locator('tr[data-test-route]');
+    assert.equal(await testRow.locator('input').inputValue(), 'e2e-route', 'an exact route is requested by its name');
+    await testRow.getByRole('button', { name: 'Send test request' }).click();
+    const report = testRow.locator('[data-testid=test-report]');
+    await report.waitFor();
+    assert.equal(await report.getAttribute('data-ok'), 'true');
+    assert.match(await report.getByRole('status').innerText(), /Answered: 200 in \d+ ms/);
+    assert.equal(await report.locator('[data-testid=test-reply]').innerText(), 'Hello.');
+    assert.equal(await report.locator('tr[data-attempt=ok]').count(), 1);
+    await screenshotThemes(page, '26-routes-test');
+    // A model the route does not serve is refused by field, and nothing is sent.
+    await testRow.locator('input').fill('other-model');
+    await testRow.getByRole('button', { name: 'Send test request' }).click();
+    await testRow.getByRole('alert').filter({ hasText: /does not serve/ }).waitFor();
+    await added.getByRole('button', { name: 'Test' }).click();
+    await testRow.waitFor({ state: 'detached' });
 
     await page.locator('[data-testid=import] summary').click();
     await page.locator('#import-config').fill(
@@ -327,7 +346,7 @@ describe('teams, members and their keys', () => {
     await page.locator('tr[data-route="imported-model"]').waitFor();
   });
 
-  step('settings: a credential reference and a price override, shown without secrets', async () => {
+  step('settings: a credential reference and a price override, shown without secrets, and the instance list', async () => {
     const page = admin.page;
     await page.goto(`${server.url}/settings`);
     await hydrated(page);
@@ -348,6 +367,11 @@ describe('teams, members and their keys', () => {
     const price = page.locator('tr[data-price="e2e-route"]');
     await price.waitFor();
     assert.match(await price.innerText(), /\$1\.25[\s\S]*\$5\.00/);
+    // The instance list: this process's gateway, from its heartbeat, with the revision applied.
+    const instance = page.locator('tr[data-settings-instance="default"]');
+    await instance.waitFor();
+    assert.equal(await instance.getByRole('link').getAttribute('href'), '/instances/default');
+    assert.match(await instance.locator('td').nth(3).innerText(), /^\d+$/);
     await screenshotThemes(page, '27-settings');
   });
 

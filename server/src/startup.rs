@@ -102,7 +102,7 @@ pub async fn serve(config: Config, mode: Mode, writer: WriterSlot) -> anyhow::Re
             tollgate_cluster::Cluster::off("this process runs the gateway only")
         };
         let cluster = ClusterView::new(cluster, config.cluster_settings().report);
-        let router = web::app_router(&config, store.clone(), mode, gateway.clone(), cluster);
+        let router = web::app_router(&config, store.clone(), mode, gateway.clone(), cluster)?;
         switch.set(router);
         health.set_running(store.clone(), gateway.clone());
         tracing::info!(backend = store.backend().as_str(), instance = %config.instance, "ready");

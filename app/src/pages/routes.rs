@@ -5,10 +5,13 @@
 use crate::components::empty::PageHeader;
 use crate::components::form::{FormError, FormInput, successes};
 use crate::server_fns::settings::{
-    ApplyLitellmImport, CreateRoute, DeleteRoute, PreviewLitellmImport, UpdateRoute, list_routes,
+    ApplyLitellmImport, CreateRoute, DeleteRoute, PreviewLitellmImport, TestRoute, UpdateRoute,
+    list_routes,
 };
 use leptos::prelude::*;
-use tollgate_domain::routing::{Credential, ProviderKind, Route, RouteSource, Strategy};
+use tollgate_domain::routing::{
+    Credential, Pattern, ProviderKind, Route, RouteSource, RouteTest, Strategy,
+};
 
 #[component]
 pub fn RoutesPage() -> impl IntoView {
@@ -189,6 +192,18 @@ fn RouteRow(
 ) -> impl IntoView {
     let id = r.id;
     let (editing, set_editing) = signal(false);
+    let (testing, set_testing) = signal(false);
+    let test = ServerAction::<TestRoute>::new();
+    // An exact route is tested by its own name; a wildcard needs one typed.
+    let (test_model, set_test_model) = signal(match Pattern::parse(&r.model_name) {
+        Pattern::Exact(name) => name.to_owned(),
+        _ => String::new(),
+    });
+    let test_hint = match Pattern::parse(&r.model_name) {
+        Pattern::Exact(_) => String::new(),
+        Pattern::Prefix(p) => format!("{p}…"),
+        Pattern::Any => "any model name".to_owned(),
+    };
     let (spec, set_spec) = signal(spec_json(&r));
     let model = r.model_name.clone();
     let from_db = r.source == RouteSource::Db;
@@ -262,14 +277,39 @@ fn RouteRow(
             <td class="px-4 py-2">
                 <span class="badge">{if from_db { "portal" } else { "tollgate.toml (read-only)" }}</span>
             </td>
-            <td class="px-4 py-2 text-right">
+            <td class="whitespace-nowrap px-4 py-2 text-right">
+                {manage.then(|| view! {
+                    <button class="btn" on:click=move |_| set_testing.update(|t| *t = !*t)>"Test"</button>
+                })}
                 {(manage && from_db).then(|| view! {
+                    " "
                     <button class="btn" on:click=move |_| set_editing.update(|e| *e = !*e)>"Edit"</button>
                     " "
                     <button class="btn" on:click=ask_delete>"Delete"</button>
                 })}
             </td>
         </tr>
+        {move || testing.get().then(|| view! {
+            <tr class="bg-zinc-50 dark:bg-zinc-900" data-test-route=id.to_string()>
+                <td colspan="7" class="px-4 py-3">
+                    <div class="flex flex-wrap items-end gap-3">
+                        <div class="space-y-1.5">
+                            <label class="label" for=format!("test-model-{id}")>"Model to request"</label>
+                            <input class="input font-mono text-xs" id=format!("test-model-{id}") maxlength="256"
+                                placeholder=test_hint.clone()
+                                prop:value=test_model on:input=move |ev| set_test_model.set(event_target_value(&ev))/>
+                        </div>
+                        <button type="button" class="btn btn-primary" disabled=move || test.pending().get()
+                            on:click=move |_| { test.dispatch(TestRoute { id, model: test_model.get() }); }>
+                            {move || if test.pending().get() { "Sending…" } else { "Send test request" }}
+                        </button>
+                        <p class="text-xs text-zinc-500">"One short chat request (at most 16 tokens) through this route, its retries and fallbacks. Charged to no key."</p>
+                    </div>
+                    <FormError error=Signal::derive(move || test.value().get().and_then(Result::err))/>
+                    {move || test.value().get().and_then(Result::ok).map(|report| view! { <TestReport report/> })}
+                </td>
+            </tr>
+        })}
         {move || editing.get().then(|| view! {
             <tr class="bg-zinc-50 dark:bg-zinc-900" data-edit-route=id.to_string()>
                 <td colspan="7" class="px-4 py-3">
@@ -284,6 +324,54 @@ fn RouteRow(
                 </td>
             </tr>
         })}
+    }
+    .into_any()
+}
+
+/// What a test request showed: the answer or the failure, its latency, and every deployment
+/// tried or skipped.
+#[component]
+fn TestReport(report: RouteTest) -> impl IntoView {
+    let headline = format!(
+        "{} {} in {:.0} ms",
+        if report.ok { "Answered:" } else { "Failed:" },
+        report.status,
+        report.latency_ms
+    );
+    let tokens = report
+        .prompt_tokens
+        .zip(report.completion_tokens)
+        .map(|(p, c)| format!("{p} prompt and {c} completion tokens"));
+    view! {
+        <div class="mt-3 space-y-2 text-sm" data-testid="test-report" data-ok=report.ok.to_string()>
+            <p role="status" class=if report.ok { "font-medium text-emerald-700 dark:text-emerald-400" } else { "font-medium text-red-700 dark:text-red-400" }>
+                {headline}
+                <span class="ml-2 text-xs font-normal text-zinc-500">{format!("{} as the instance {}", report.model, report.instance)}</span>
+            </p>
+            {report.reply.map(|t| view! { <p>"Reply: " <q class="font-mono text-xs" data-testid="test-reply">{t}</q></p> })}
+            {tokens.map(|t| view! { <p class="text-xs text-zinc-500">{t}</p> })}
+            {report.error.map(|e| view! { <p class="field-error" data-testid="test-error">{e}</p> })}
+            <table class="w-full text-xs">
+                <thead class="text-left uppercase text-zinc-500">
+                    <tr>
+                        <th class="py-1 pr-3">"Route"</th><th class="py-1 pr-3">"Deployment"</th><th class="py-1 pr-3">"Outcome"</th>
+                        <th class="py-1 pr-3">"Status"</th><th class="py-1 pr-3">"Latency"</th><th class="py-1">"Detail"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {report.attempts.into_iter().map(|a| view! {
+                        <tr class="border-t border-zinc-200 dark:border-zinc-800" data-attempt=a.outcome.clone()>
+                            <td class="py-1 pr-3 font-mono">{a.route}</td>
+                            <td class="py-1 pr-3">{format!("{} {}", a.provider.as_str(), a.upstream_model)}</td>
+                            <td class="py-1 pr-3">{a.outcome.replace('_', " ")}</td>
+                            <td class="py-1 pr-3">{a.status.map(|s| s.to_string()).unwrap_or_default()}</td>
+                            <td class="py-1 pr-3">{a.latency_ms.map(|l| format!("{l:.0} ms")).unwrap_or_default()}</td>
+                            <td class="py-1">{a.detail.unwrap_or_default()}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
     }
     .into_any()
 }

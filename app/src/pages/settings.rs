@@ -1,9 +1,12 @@
-//! Settings: upstream credentials (their secrets are write-only: stored encrypted, never shown)
-//! and model price overrides. Admins change them; everyone signed in reads them.
+//! Settings: upstream credentials (their secrets are write-only: stored encrypted, never shown),
+//! model price overrides, and the gateway instances routes and keys can name. Admins change
+//! credentials and prices; everyone signed in reads them.
 
 use crate::components::empty::PageHeader;
 use crate::components::form::{FormError, FormInput, successes};
 use crate::components::format::money;
+use crate::pages::instances::HealthBadge;
+use crate::server_fns::instances::get_instances;
 use crate::server_fns::settings::{
     CreateCredential, DeleteCredential, DeletePrice, SetPrice, get_settings,
 };
@@ -34,7 +37,7 @@ pub fn SettingsPage() -> impl IntoView {
             .or_else(|| remove_price.value().get().and_then(Result::err))
     });
     view! {
-        <PageHeader title="Settings" description="Upstream credentials and model price overrides. Every change reaches the gateways through the change feed."/>
+        <PageHeader title="Settings" description="Upstream credentials, model price overrides, and the gateway instances. Every change reaches the gateways through the change feed."/>
         <FormError error/>
         <Suspense fallback=|| view! { <p class="text-sm text-zinc-500">"Loading…"</p> }>
             {move || settings.get().map(|r| match r {
@@ -138,5 +141,57 @@ pub fn SettingsPage() -> impl IntoView {
                 Err(e) => view! { <p role="alert" class="field-error">{e.to_string()}</p> }.into_any(),
             })}
         </Suspense>
+        <InstanceList/>
     }
+}
+
+/// The named gateway instances (from Kubernetes and the gateways' heartbeats): the names a
+/// route's instance and a key's allowed instances refer to, with the configuration revision
+/// each one's pods have applied.
+#[component]
+fn InstanceList() -> impl IntoView {
+    let report = Resource::new(|| (), |_| get_instances());
+    view! {
+        <section class="card mt-6 p-4" aria-labelledby="instances">
+            <h2 id="instances" class="text-sm font-semibold">"Gateway instances"</h2>
+            <p class="mb-3 text-xs text-zinc-500">"Each is named by TOLLGATE_INSTANCE (in a cluster, its Deployment's label). A route or a key limited to instances names them; the Instances page has each one's pods, Services and findings."</p>
+            <Suspense fallback=|| view! { <p class="text-sm text-zinc-500">"Loading…"</p> }>
+                {move || report.get().map(|r| match r {
+                    Ok(r) if r.instances.is_empty() => view! {
+                        <p class="text-sm text-zinc-500">"No gateway instance has reported yet."</p>
+                    }.into_any(),
+                    Ok(r) => view! {
+                        <table class="w-full text-sm" data-testid="instances-table">
+                            <thead class="text-left text-xs uppercase text-zinc-500">
+                                <tr><th class="py-2">"Name"</th><th class="py-2">"Health"</th><th class="py-2">"Pods ready"</th><th class="py-2">"Configuration revision applied"</th></tr>
+                            </thead>
+                            <tbody>
+                                {r.instances.into_iter().map(|i| {
+                                    let ready = i.pods.iter().filter(|p| p.ready).count();
+                                    let mut revisions: Vec<i64> = i.pods.iter().filter_map(|p| p.heartbeat.as_ref()).filter(|h| !h.stale).map(|h| h.config_revision).collect();
+                                    revisions.sort_unstable();
+                                    revisions.dedup();
+                                    let applied = match revisions.as_slice() {
+                                        [] => "no live heartbeat".to_owned(),
+                                        [one] => one.to_string(),
+                                        [first, .., last] => format!("{first} to {last} (pods differ)"),
+                                    };
+                                    view! {
+                                        <tr class="border-t border-zinc-100 dark:border-zinc-800" data-settings-instance=i.name.clone()>
+                                            <td class="py-2"><a class="font-medium text-indigo-600 hover:underline dark:text-indigo-400" href=format!("/instances/{}", i.name)>{i.name.clone()}</a></td>
+                                            <td class="py-2"><HealthBadge health=i.health.clone()/></td>
+                                            <td class="py-2 tabular-nums">{format!("{ready}/{}", i.pods.len())}</td>
+                                            <td class="py-2 tabular-nums">{applied}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                    Err(e) => view! { <p role="alert" class="field-error">{e.to_string()}</p> }.into_any(),
+                })}
+            </Suspense>
+        </section>
+    }
+    .into_any()
 }

@@ -32,6 +32,8 @@ pub struct PortalState {
     pub cluster: Arc<instances::ClusterView>,
     /// Seals credential secrets (`TOLLGATE_SECRET_KEY`); `None` when no key is configured.
     pub sealer: Option<Arc<dyn routes::Sealer>>,
+    /// Sends the Routes page's test requests.
+    pub tester: Arc<dyn routes::RouteTester>,
     /// The routes of `tollgate.toml`, shown read-only beside the database's.
     pub config_routes: Arc<Vec<tollgate_domain::routing::Route>>,
 }

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tollgate_domain::key_spec::{instance_name, rate_limit};
 use tollgate_domain::routing::{
-    Credential, Deployment, ProviderKind, Route, RouteSource, Strategy, validate_pattern,
+    Credential, Deployment, Pattern, ProviderKind, Route, RouteSource, RouteTest, Strategy,
+    validate_pattern,
 };
 use tollgate_domain::validate::FieldError;
 use tollgate_domain::{Action, CredentialId, DeploymentId, Micros, RouteId, Target, Timestamp};
@@ -20,6 +21,26 @@ use tollgate_store::{CredentialSecret, ModelPrice, NewCredential, Store};
 /// the gateway's AES-GCM key in; without one, only references (`env:VAR`) can be stored.
 pub trait Sealer: Send + Sync {
     fn seal(&self, secret: &str) -> CredentialSecret;
+}
+
+/// Sends one test request through a route. The server wires in the gateway's prober, which
+/// sends it as a gateway of the route's instance (or, for a global route, of this process's
+/// instance) would; the app crate itself sends nothing upstream.
+pub trait RouteTester: Send + Sync {
+    fn test<'a>(
+        &'a self,
+        routes: Vec<Route>,
+        tested: &'a Route,
+        model: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, RouteTest>;
+}
+
+/// A test request as asked for: the model name to request, which a wildcard route needs (an
+/// exact route or an alias is requested by its own name when it is left empty).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TestSpec {
+    pub model: String,
 }
 
 /// The longest timeout a route may have: an hour.
@@ -600,4 +621,126 @@ pub async fn delete_price(
         None,
     )
     .await
+}
+
+/// Sends one small request through a route and reports what each deployment did (admins: it
+/// reaches a paid upstream with the route's secrets). Audited as `route.test`; it changes no
+/// configuration, is charged to no key and counted by no limit.
+pub async fn test_route(
+    store: &dyn Store,
+    who: &Principal,
+    tester: &dyn RouteTester,
+    config_routes: &[Route],
+    id: RouteId,
+    spec: TestSpec,
+) -> Result<RouteTest, AppError> {
+    who.actor.authorize(Action::ManageRoutes, Target::Global)?;
+    let routes = list_routes(store, who, config_routes).await?;
+    let route = routes
+        .iter()
+        .find(|r| r.id == id)
+        .cloned()
+        .ok_or(AppError::NotFound)?;
+    let model = test_model(&route, &spec.model)?;
+    let report = tester.test(routes, &route, &model).await;
+    let summary = serde_json::json!({
+        "model": report.model,
+        "instance": report.instance,
+        "ok": report.ok,
+        "status": report.status,
+        "latency_ms": report.latency_ms,
+        "attempts": report.attempts.len(),
+    });
+    audit(
+        store,
+        who,
+        "route.test",
+        "route",
+        id.to_string(),
+        None,
+        Some(summary),
+    )
+    .await?;
+    Ok(report)
+}
+
+/// The model a test of `route` requests: `asked`, which the route must serve, or when it is
+/// empty the route's own name (a wildcard route needs one named).
+fn test_model(route: &Route, asked: &str) -> Result<String, AppError> {
+    let asked = asked.trim();
+    let pattern = Pattern::parse(&route.model_name);
+    if asked.is_empty() {
+        return match pattern {
+            Pattern::Exact(name) => Ok(name.to_owned()),
+            _ => Err(AppError::invalid(
+                "model",
+                format!(
+                    "name a model that `{}` serves, to send it upstream",
+                    short(&route.model_name)
+                ),
+            )),
+        };
+    }
+    validate_pattern(asked).map_err(|e| FieldError::new("model", e))?;
+    if asked.contains('*') || pattern.matches(asked).is_none() {
+        return Err(AppError::invalid(
+            "model",
+            format!(
+                "the route `{}` does not serve {:?}",
+                short(&route.model_name),
+                short(asked)
+            ),
+        ));
+    }
+    Ok(asked.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(name: &str) -> Route {
+        Route {
+            id: RouteId::new(),
+            instance: None,
+            model_name: name.to_owned(),
+            alias_of: None,
+            strategy: Strategy::Weighted,
+            timeout_ms: None,
+            stream_idle_timeout_ms: None,
+            retries: 0,
+            fallbacks: vec![],
+            header_match: BTreeMap::new(),
+            source: RouteSource::Db,
+            deployments: vec![],
+            created_at: Timestamp(0),
+            updated_at: Timestamp(0),
+        }
+    }
+
+    #[test]
+    fn a_test_requests_a_model_the_route_serves() {
+        let exact = route("gpt-4o");
+        assert_eq!(test_model(&exact, "").unwrap(), "gpt-4o");
+        assert_eq!(test_model(&exact, " gpt-4o ").unwrap(), "gpt-4o");
+        assert!(test_model(&exact, "gpt-4o-mini").is_err());
+
+        let wild = route("anthropic/*");
+        assert!(test_model(&wild, "").is_err(), "a wildcard needs a name");
+        assert_eq!(
+            test_model(&wild, "anthropic/claude-x").unwrap(),
+            "anthropic/claude-x"
+        );
+        for bad in [
+            "anthropic/",
+            "anthropic/*",
+            "openai/gpt",
+            "anthropic/a b",
+            "x\u{0}",
+        ] {
+            assert!(test_model(&wild, bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(test_model(&route("*"), "any-model").unwrap(), "any-model");
+        assert!(test_model(&route("*"), &"m".repeat(300)).is_err());
+    }
 }

@@ -5,7 +5,7 @@ use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use tollgate_domain::pricing::ModelPrice;
-use tollgate_domain::routing::{Credential, Route};
+use tollgate_domain::routing::{Credential, Route, RouteTest};
 use tollgate_domain::{CredentialId, RouteId};
 #[cfg(feature = "ssr")]
 use tollgate_domain::{Micros, Timestamp};
@@ -112,6 +112,28 @@ pub async fn delete_route(id: RouteId) -> Result<(), AppError> {
         async move {
             let (who, store) = caller()?;
             routes::delete_route(store.as_ref(), &who, id).await
+        }
+        .await,
+    )
+}
+
+/// Sends one test request through a route, for the Routes page's Test button. `model` may be
+/// empty for an exact route or an alias.
+#[server(prefix = "/rpc", endpoint = "test_route")]
+pub async fn test_route(id: RouteId, model: String) -> Result<RouteTest, AppError> {
+    reply(
+        async move {
+            let (who, store) = caller()?;
+            let state = portal_state()?;
+            routes::test_route(
+                store.as_ref(),
+                &who,
+                state.tester.as_ref(),
+                &state.config_routes,
+                id,
+                routes::TestSpec { model },
+            )
+            .await
         }
         .await,
     )

@@ -134,6 +134,49 @@ pub struct Deployment {
     pub updated_at: Timestamp,
 }
 
+/// What one small test request through a route showed: the Routes page's "Test" button and
+/// `POST /api/v1/routes/{id}/test`. The request is sent as a gateway would send it (the route's
+/// strategy, retries and fallbacks), but charged to no key and counted by no limit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RouteTest {
+    /// The model name requested.
+    pub model: String,
+    /// The instance whose routes resolved the fallbacks.
+    pub instance: String,
+    /// Whether a deployment answered with a completion.
+    pub ok: bool,
+    /// The status a client would have seen.
+    pub status: u16,
+    /// From the first attempt to the answer (or the last failure), in milliseconds.
+    pub latency_ms: f64,
+    /// Every deployment tried or skipped, in order.
+    pub attempts: Vec<TestAttempt>,
+    /// The start of the answer's text.
+    pub reply: Option<String>,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+    pub prompt_tokens: Option<u64>,
+    pub completion_tokens: Option<u64>,
+}
+
+/// One deployment in a [`RouteTest`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TestAttempt {
+    /// The route it belongs to: the one tested, or one of its fallbacks.
+    pub route: String,
+    pub deployment_id: DeploymentId,
+    pub provider: ProviderKind,
+    pub upstream_model: String,
+    /// `ok`; a failure the gateway would retry elsewhere (`connect`, `timeout`, `upstream_5xx`,
+    /// `upstream_429`, `upstream_auth`, `bad_response`, ...); `upstream_4xx`, the upstream's own
+    /// refusal; or `skipped` (disabled, or its credential cannot be read).
+    pub outcome: String,
+    /// The upstream's HTTP status, when it answered.
+    pub status: Option<u16>,
+    pub latency_ms: Option<f64>,
+    pub detail: Option<String>,
+}
+
 /// An upstream credential as shown: never the secret.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credential {

@@ -8,6 +8,7 @@ mod feed;
 mod handlers;
 pub mod limits;
 pub mod metrics;
+pub mod probe;
 pub mod providers;
 mod proxy;
 mod relay;
@@ -99,6 +100,19 @@ pub enum StartError {
     Load(#[from] tollgate_store::Error),
 }
 
+/// The HTTP client upstream requests go out on.
+pub(crate) fn upstream_client() -> Result<reqwest::Client, StartError> {
+    reqwest::Client::builder()
+        .tcp_nodelay(true)
+        // An API answer is never a redirect to follow (and following one would resend the key).
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(10))
+        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_max_idle_per_host(256)
+        .build()
+        .map_err(|e| StartError::Client(e.to_string()))
+}
+
 impl Gateway {
     /// Builds the gateway, loads the first snapshot, and starts the change-feed task.
     pub async fn start(
@@ -108,15 +122,7 @@ impl Gateway {
         config_routes: &[ConfigRoute],
         usage: Arc<dyn UsageSink>,
     ) -> Result<Arc<Gateway>, StartError> {
-        let client = reqwest::Client::builder()
-            .tcp_nodelay(true)
-            // An API answer is never a redirect to follow (and following one would resend the key).
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(10))
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(256)
-            .build()
-            .map_err(|e| StartError::Client(e.to_string()))?;
+        let client = upstream_client()?;
         let loader = Loader::new(
             store.clone(),
             config.instance.clone(),

@@ -218,26 +218,8 @@ async fn run(
     // The soonest a deployment skipped for its rate cap frees up, in ms.
     let mut capped: Option<i64> = None;
     for resolved in std::iter::once(first).chain(fallbacks) {
-        let route = &resolved.entry.route;
-        let mut excluded = Vec::new();
-        let mut attempts = 0;
-        while attempts <= route.retries.max(0) {
-            let candidates: Vec<&Arc<DeploymentEntry>> = resolved
-                .entry
-                .deployments
-                .iter()
-                .filter(|d| {
-                    d.deployment.enabled
-                        && d.credential_error.is_none()
-                        && !excluded.contains(&d.deployment.id)
-                })
-                .collect();
-            let Some((dep, probe)) = balance::pick(route.strategy, &candidates, Instant::now())
-            else {
-                break;
-            };
-            let dep = Arc::clone(dep);
-            excluded.push(dep.deployment.id);
+        let mut picker = Picker::new(&resolved);
+        while let Some((dep, probe)) = picker.next() {
             // If this future is dropped mid-attempt (the client left), the probe slot comes back.
             let probe = balance::ProbeGuard::new(dep.state.clone(), probe);
             // A deployment at its rate cap is skipped (not tried, not a failure).
@@ -248,7 +230,7 @@ async fn run(
                     continue;
                 }
             };
-            attempts += 1;
+            picker.attempts += 1;
             ctx.tried.push(dep.deployment.id.0);
             match attempt(gw, &client_req, &resolved, &dep, ctx).await {
                 Ok(response) => {
@@ -296,12 +278,7 @@ async fn run(
             retry_after: None,
         },
         Some(f) => GatewayError::Upstream {
-            // A rate limit stays a rate limit, so clients back off; a timeout is a 504.
-            status: match f.kind {
-                "timeout" => StatusCode::GATEWAY_TIMEOUT,
-                "upstream_429" => StatusCode::TOO_MANY_REQUESTS,
-                _ => StatusCode::BAD_GATEWAY,
-            },
+            status: failure_status(f.kind),
             message: format!(
                 "the upstream failed after {} attempt(s); last error: {}",
                 tried.len(),
@@ -491,48 +468,10 @@ async fn attempt(
     let deadline = Instant::now() + timeout;
     let in_flight = dep.state.start();
     let sent_at = Instant::now();
-    let mut request = gw.client().post(&upstream.url).body(upstream.body);
-    for (name, value) in upstream.headers {
-        request = request.header(name, value);
-    }
-    let response = match tokio::time::timeout_at(deadline.into(), request.send()).await {
-        Err(_) => return Err(retry("timeout", "no response before the route's timeout")),
-        Ok(Err(e)) if e.is_connect() => {
-            return Err(retry("connect", "could not connect to the upstream"));
-        }
-        Ok(Err(e)) if e.is_timeout() => {
-            return Err(retry("timeout", "the upstream connection timed out"));
-        }
-        Ok(Err(_)) => return Err(retry("request", "the upstream request failed")),
-        Ok(Ok(r)) => r,
-    };
+    let response = send(gw.client(), upstream, deadline)
+        .await
+        .map_err(Attempt::Retry)?;
     let status = response.status();
-    if status == StatusCode::TOO_MANY_REQUESTS {
-        let retry_after = response
-            .headers()
-            .get(header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        return Err(Attempt::Retry(Failure {
-            kind: "upstream_429",
-            detail: "the upstream is rate limiting (429)".into(),
-            retry_after,
-        }));
-    }
-    // The deployment's credential was refused: a configuration problem of that deployment,
-    // never reported as if the caller's own key were wrong.
-    if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-        return Err(retry(
-            "upstream_auth",
-            format!("the upstream refused this deployment's credential ({status})"),
-        ));
-    }
-    if status.is_server_error() {
-        return Err(retry(
-            "upstream_5xx",
-            format!("the upstream answered {status}"),
-        ));
-    }
     let acct = Accounting::new(
         gw.clone(),
         ctx,
@@ -578,21 +517,9 @@ async fn attempt(
         };
     }
 
-    let body = match tokio::time::timeout_at(deadline.into(), response.bytes()).await {
-        Err(_) => {
-            return Err(retry(
-                "timeout",
-                "the upstream body did not arrive before the route's timeout",
-            ));
-        }
-        Ok(Err(_)) => {
-            return Err(retry(
-                "read",
-                "the upstream connection broke while sending the body",
-            ));
-        }
-        Ok(Ok(b)) => b,
-    };
+    let body = read_body(response, deadline, None)
+        .await
+        .map_err(Attempt::Retry)?;
     let upstream_done = Instant::now();
     match provider.convert_response(client_req.endpoint, &body) {
         Ok((converted, usage)) => {
@@ -603,7 +530,163 @@ async fn attempt(
     }
 }
 
-fn ms(v: i64) -> Duration {
+/// Sends one upstream request, due by `deadline`, and sorts out the answers another deployment
+/// might not give: no connection, a timeout, a 429, a refused credential, a 5xx.
+pub(crate) async fn send(
+    client: &reqwest::Client,
+    upstream: providers::UpstreamRequest,
+    deadline: Instant,
+) -> Result<reqwest::Response, Failure> {
+    let fail = |kind: &'static str, detail: String| Failure {
+        kind,
+        detail,
+        retry_after: None,
+    };
+    let mut request = client.post(&upstream.url).body(upstream.body);
+    for (name, value) in upstream.headers {
+        request = request.header(name, value);
+    }
+    let response = match tokio::time::timeout_at(deadline.into(), request.send()).await {
+        Err(_) => {
+            return Err(fail(
+                "timeout",
+                "no response before the route's timeout".into(),
+            ));
+        }
+        Ok(Err(e)) if e.is_connect() => {
+            return Err(fail("connect", "could not connect to the upstream".into()));
+        }
+        Ok(Err(e)) if e.is_timeout() => {
+            return Err(fail("timeout", "the upstream connection timed out".into()));
+        }
+        Ok(Err(_)) => return Err(fail("request", "the upstream request failed".into())),
+        Ok(Ok(r)) => r,
+    };
+    let status = response.status();
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        return Err(Failure {
+            kind: "upstream_429",
+            detail: "the upstream is rate limiting (429)".into(),
+            retry_after,
+        });
+    }
+    // The deployment's credential was refused: a configuration problem of that deployment,
+    // never reported as if the caller's own key were wrong.
+    if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+        return Err(fail(
+            "upstream_auth",
+            format!("the upstream refused this deployment's credential ({status})"),
+        ));
+    }
+    if status.is_server_error() {
+        return Err(fail(
+            "upstream_5xx",
+            format!("the upstream answered {status}"),
+        ));
+    }
+    Ok(response)
+}
+
+/// An upstream's whole body, due by `deadline`; with a `cap`, a larger one is a `bad_response`.
+pub(crate) async fn read_body(
+    mut response: reqwest::Response,
+    deadline: Instant,
+    cap: Option<usize>,
+) -> Result<Bytes, Failure> {
+    let fail = |kind: &'static str, detail: String| Failure {
+        kind,
+        detail,
+        retry_after: None,
+    };
+    let read = async {
+        let Some(cap) = cap else {
+            return response.bytes().await.map_err(|_| None);
+        };
+        let mut body = bytes::BytesMut::new();
+        while let Some(chunk) = response.chunk().await.map_err(|_| None)? {
+            if body.len() + chunk.len() > cap {
+                return Err(Some(cap));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.freeze())
+    };
+    match tokio::time::timeout_at(deadline.into(), read).await {
+        Err(_) => Err(fail(
+            "timeout",
+            "the upstream body did not arrive before the route's timeout".into(),
+        )),
+        Ok(Err(None)) => Err(fail(
+            "read",
+            "the upstream connection broke while sending the body".into(),
+        )),
+        Ok(Err(Some(cap))) => Err(fail(
+            "bad_response",
+            format!("the upstream's answer is larger than {} KiB", cap / 1024),
+        )),
+        Ok(Ok(b)) => Ok(b),
+    }
+}
+
+/// The status a client gets when every attempt failed and `kind` was the last failure: a rate
+/// limit stays a rate limit, so clients back off; a timeout is a 504.
+pub(crate) fn failure_status(kind: &str) -> StatusCode {
+    match kind {
+        "timeout" => StatusCode::GATEWAY_TIMEOUT,
+        "upstream_429" => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::BAD_GATEWAY,
+    }
+}
+
+/// Picks the deployments of one route to try, in turn, by its strategy: each at most once,
+/// only enabled ones with a usable credential, and no more attempts than the first and the
+/// route's retries (the caller counts in `attempts` what it tried; a deployment skipped without
+/// a try, such as one at its rate cap, is not counted).
+pub(crate) struct Picker<'r, 'a> {
+    resolved: &'r Resolved<'a>,
+    excluded: Vec<tollgate_domain::DeploymentId>,
+    pub attempts: i64,
+}
+
+impl<'r, 'a> Picker<'r, 'a> {
+    pub(crate) fn new(resolved: &'r Resolved<'a>) -> Picker<'r, 'a> {
+        Picker {
+            resolved,
+            excluded: Vec::new(),
+            attempts: 0,
+        }
+    }
+
+    /// The next deployment and whether it is a half-open probe (see [`balance::pick`]); `None`
+    /// when the attempts are used up or no deployment is left that is not cooling down.
+    pub(crate) fn next(&mut self) -> Option<(Arc<DeploymentEntry>, bool)> {
+        let route = &self.resolved.entry.route;
+        if self.attempts > route.retries.max(0) {
+            return None;
+        }
+        let candidates: Vec<&Arc<DeploymentEntry>> = self
+            .resolved
+            .entry
+            .deployments
+            .iter()
+            .filter(|d| {
+                d.deployment.enabled
+                    && d.credential_error.is_none()
+                    && !self.excluded.contains(&d.deployment.id)
+            })
+            .collect();
+        let (dep, probe) = balance::pick(route.strategy, &candidates, Instant::now())?;
+        self.excluded.push(dep.deployment.id);
+        Some((Arc::clone(dep), probe))
+    }
+}
+
+pub(crate) fn ms(v: i64) -> Duration {
     Duration::from_millis(u64::try_from(v).unwrap_or(0))
 }
 

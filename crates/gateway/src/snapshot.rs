@@ -180,6 +180,81 @@ pub fn config_routes(
     (routes, refs)
 }
 
+/// Deployments' upstream secrets, each credential read and opened once.
+pub(crate) struct Secrets<'a> {
+    store: &'a dyn Store,
+    key: Option<&'a SecretKey>,
+    /// Each config deployment's key reference (`env:VAR`, `file:/path`).
+    config_refs: &'a HashMap<DeploymentId, String>,
+    by_credential: HashMap<CredentialId, Result<secrecy::SecretString, String>>,
+}
+
+impl<'a> Secrets<'a> {
+    pub(crate) fn new(
+        store: &'a dyn Store,
+        key: Option<&'a SecretKey>,
+        config_refs: &'a HashMap<DeploymentId, String>,
+    ) -> Secrets<'a> {
+        Secrets {
+            store,
+            key,
+            config_refs,
+            by_credential: HashMap::new(),
+        }
+    }
+
+    /// The deployment's secret (`None` when it needs none), or why it cannot be had.
+    async fn of(&mut self, d: &Deployment) -> Result<Option<secrecy::SecretString>, String> {
+        match (d.credential_id, self.config_refs.get(&d.id)) {
+            (Some(cid), _) => {
+                if let Some(known) = self.by_credential.get(&cid) {
+                    return known.clone().map(Some);
+                }
+                let r = match self.store.get_credential_secret(cid).await {
+                    Ok(s) => secrets::resolve(&s, self.key).map_err(|e| e.to_string()),
+                    Err(e) => Err(format!("credential unavailable: {e}")),
+                };
+                self.by_credential.insert(cid, r.clone());
+                r.map(Some)
+            }
+            (None, Some(reference)) => secrets::resolve_reference(reference)
+                .map(Some)
+                .map_err(|e| e.to_string()),
+            (None, None) => Ok(None),
+        }
+    }
+}
+
+/// A route ready to serve: each deployment with its secret (or why it has none, which skips
+/// it), its price, and its live state from `state`.
+pub(crate) async fn route_entry(
+    route: Route,
+    secrets: &mut Secrets<'_>,
+    prices: &PriceTable,
+    state: impl Fn(DeploymentId) -> Arc<DeploymentState>,
+) -> RouteEntry {
+    let mut deployments = Vec::with_capacity(route.deployments.len());
+    for d in &route.deployments {
+        let (api_key, credential_error) = match secrets.of(d).await {
+            Ok(k) => (k, None),
+            Err(e) => {
+                tracing::warn!(deployment = %d.id, route = %route.model_name, "deployment skipped: {e}");
+                (None, Some(e))
+            }
+        };
+        let (price, price_per_request) = crate::charge::resolve_price(prices, d, &route.model_name);
+        deployments.push(Arc::new(DeploymentEntry {
+            deployment: d.clone(),
+            api_key,
+            credential_error,
+            state: state(d.id),
+            price,
+            price_per_request,
+        }));
+    }
+    RouteEntry { route, deployments }
+}
+
 /// Builds snapshots; keeps deployment state across reloads.
 pub struct Loader {
     store: Arc<dyn Store>,
@@ -227,10 +302,11 @@ impl Loader {
                 },
             )
         }));
-        let mut secrets_by_credential: HashMap<
-            CredentialId,
-            Result<secrecy::SecretString, String>,
-        > = HashMap::new();
+        let mut secrets = Secrets::new(
+            self.store.as_ref(),
+            self.secret_key.as_ref(),
+            &self.config_refs,
+        );
         let mut entries = Vec::with_capacity(routes.len());
         for route in routes {
             if route
@@ -240,48 +316,7 @@ impl Loader {
             {
                 continue;
             }
-            let mut deployments = Vec::with_capacity(route.deployments.len());
-            for d in &route.deployments {
-                let secret = match (d.credential_id, self.config_refs.get(&d.id)) {
-                    (Some(cid), _) => {
-                        let resolved = match secrets_by_credential.get(&cid) {
-                            Some(known) => known.clone(),
-                            None => {
-                                let r = match self.store.get_credential_secret(cid).await {
-                                    Ok(s) => secrets::resolve(&s, self.secret_key.as_ref())
-                                        .map_err(|e| e.to_string()),
-                                    Err(e) => Err(format!("credential unavailable: {e}")),
-                                };
-                                secrets_by_credential.insert(cid, r.clone());
-                                r
-                            }
-                        };
-                        resolved.map(Some)
-                    }
-                    (None, Some(reference)) => secrets::resolve_reference(reference)
-                        .map(Some)
-                        .map_err(|e| e.to_string()),
-                    (None, None) => Ok(None),
-                };
-                let (api_key, credential_error) = match secret {
-                    Ok(k) => (k, None),
-                    Err(e) => {
-                        tracing::warn!(deployment = %d.id, route = %route.model_name, "deployment skipped: {e}");
-                        (None, Some(e))
-                    }
-                };
-                let (price, price_per_request) =
-                    crate::charge::resolve_price(&prices, d, &route.model_name);
-                deployments.push(Arc::new(DeploymentEntry {
-                    deployment: d.clone(),
-                    api_key,
-                    credential_error,
-                    state: self.state_of(d.id),
-                    price,
-                    price_per_request,
-                }));
-            }
-            entries.push(RouteEntry { route, deployments });
+            entries.push(route_entry(route, &mut secrets, &prices, |id| self.state_of(id)).await);
         }
         let holders = self
             .store

@@ -63,14 +63,14 @@ pub fn app_router(
     mode: Mode,
     gateway: Option<Arc<tollgate_gateway::Gateway>>,
     cluster: Arc<tollgate_app::server::instances::ClusterView>,
-) -> Router {
+) -> Result<Router, tollgate_gateway::StartError> {
     let gateway_routes = gateway.map(tollgate_gateway::router).unwrap_or_default();
     if !mode.portal {
-        return gateway_routes.fallback(api::not_found);
+        return Ok(gateway_routes.fallback(api::not_found));
     }
-    let state = portal::state(config, store, cluster);
+    let state = portal::state(config, store, cluster)?;
     let portal = portal::router(config, state.clone()).merge(api::router(state.clone()));
-    gateway_routes.merge(apply_middleware(portal, state))
+    Ok(gateway_routes.merge(apply_middleware(portal, state)))
 }
 
 /// The layers, outermost last.

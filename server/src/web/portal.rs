@@ -9,8 +9,11 @@ use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_cont
 use secrecy::ExposeSecret;
 use std::sync::Arc;
 use std::time::Duration;
+use tollgate_app::server::routes::RouteTester;
 use tollgate_app::server::{Auth, AuthConfig, PortalState};
 use tollgate_app::{App, shell};
+use tollgate_domain::routing::{Route, RouteTest};
+use tollgate_gateway::probe::Prober;
 use tollgate_gateway::secrets::SecretKey;
 use tollgate_store::Store;
 
@@ -21,7 +24,7 @@ pub fn state(
     config: &Config,
     store: Arc<dyn Store>,
     cluster: Arc<tollgate_app::server::instances::ClusterView>,
-) -> PortalState {
+) -> Result<PortalState, tollgate_gateway::StartError> {
     let auth = Auth::new(
         store.clone(),
         AuthConfig {
@@ -30,19 +33,44 @@ pub fn state(
             master_key: config.master_key.clone(),
         },
     );
-    let sealer = config
+    let secret_key = config
         .secret_key
         .as_ref()
-        .and_then(|k| SecretKey::parse(k.expose_secret()).ok())
+        .and_then(|k| SecretKey::parse(k.expose_secret()).ok());
+    let sealer = secret_key
+        .clone()
         .map(|k| Arc::new(Sealer(k)) as Arc<dyn tollgate_app::server::routes::Sealer>);
-    let (config_routes, _) =
+    let (config_routes, config_refs) =
         tollgate_gateway::config_routes(&config.routes, tollgate_domain::Timestamp::now());
-    PortalState {
+    let tester = Tester {
+        prober: Prober::new(store.clone(), secret_key, config_refs)?,
+        instance: config.instance.clone(),
+    };
+    Ok(PortalState {
         store,
         auth: Arc::new(auth),
         cluster,
         sealer,
+        tester: Arc::new(tester),
         config_routes: Arc::new(config_routes),
+    })
+}
+
+/// The gateway's prober, sending a global route's tests as this process's instance.
+struct Tester {
+    prober: Prober,
+    instance: String,
+}
+
+impl RouteTester for Tester {
+    fn test<'a>(
+        &'a self,
+        routes: Vec<Route>,
+        tested: &'a Route,
+        model: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, RouteTest> {
+        let instance = tested.instance.as_deref().unwrap_or(&self.instance);
+        Box::pin(self.prober.test(routes, tested, model, instance))
     }
 }
 

@@ -568,6 +568,7 @@ async fn the_openapi_document_lists_every_new_route() {
         ("/api/v1/routes", "post"),
         ("/api/v1/routes/{id}", "delete"),
         ("/api/v1/routes/{id}", "put"),
+        ("/api/v1/routes/{id}/test", "post"),
         ("/api/v1/credentials", "get"),
         ("/api/v1/credentials", "post"),
         ("/api/v1/credentials/{id}", "delete"),
@@ -655,4 +656,335 @@ async fn a_litellm_config_is_previewed_then_applied() {
             .await
             .unwrap();
     assert_eq!(audit.len(), 1);
+}
+
+/// What the test upstream saw: each request's path, `Authorization` and body.
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, String, Value)>>>;
+
+/// An OpenAI-compatible upstream for route tests: `/ok` answers, `/down` fails with 503,
+/// `/refuse` refuses with the provider's own 400; every request is recorded.
+async fn test_upstream() -> (String, Seen) {
+    use axum::extract::{Path, State};
+    use axum::response::IntoResponse;
+    let seen: Seen = Default::default();
+    let app = axum::Router::new()
+        .route(
+            "/{kind}/v1/chat/completions",
+            axum::routing::post(
+                |State(seen): State<Seen>,
+                 Path(kind): Path<String>,
+                 headers: http::HeaderMap,
+                 axum::Json(body): axum::Json<Value>| async move {
+                    let auth = headers
+                        .get("authorization")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned();
+                    seen.lock().unwrap().push((kind.clone(), auth, body.clone()));
+                    match kind.as_str() {
+                        "down" => (http::StatusCode::SERVICE_UNAVAILABLE, "overloaded").into_response(),
+                        "refuse" => (
+                            http::StatusCode::BAD_REQUEST,
+                            axum::Json(json!({"error": {"message": "max_tokens is too small for this <b>model</b>", "type": "invalid_request_error"}})),
+                        )
+                            .into_response(),
+                        _ => axum::Json(json!({
+                            "id": "t", "object": "chat.completion", "created": 1, "model": body["model"],
+                            "choices": [{"index": 0, "message": {"role": "assistant", "content": "pong <script>alert(1)</script>"}, "finish_reason": "stop"}],
+                            "usage": {"prompt_tokens": 12, "completion_tokens": 2, "total_tokens": 14}
+                        }))
+                        .into_response(),
+                    }
+                },
+            ),
+        )
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route_test_goes_through_retries_and_fallbacks_and_charges_nothing() {
+    let w = world_with(&[("TOLLGATE_SECRET_KEY", SECRET_KEY)]).await;
+    let (up, seen) = test_upstream().await;
+    let make = |body: Value| {
+        let w = &w;
+        async move {
+            let (status, made) = w
+                .call(Who::Master, Method::POST, "/api/v1/routes", Some(body))
+                .await;
+            assert_eq!(status, S::CREATED, "{made}");
+            made["data"]["id"].as_str().unwrap().to_owned()
+        }
+    };
+    // A test of the route `id` by the master key with `body`.
+    let test = |id: String, body: Value| {
+        let w = &w;
+        async move {
+            w.call(
+                Who::Master,
+                Method::POST,
+                &format!("/api/v1/routes/{id}/test"),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let (_, cred) = w
+        .call(
+            Who::Master,
+            Method::POST,
+            "/api/v1/credentials",
+            Some(json!({"name": "up", "provider": "openai", "secret": "sk-upstream-secret"})),
+        )
+        .await;
+    make(json!({
+        "model_name": "backup",
+        "deployments": [{"provider": "openai", "upstream_model": "backup-model", "api_base": format!("{up}/ok/v1"), "credential_id": cred["data"]["id"]}],
+    }))
+    .await;
+    // The failing deployment always comes first (all the weight); the disabled one is skipped.
+    let tested = make(json!({
+        "model_name": "tested",
+        "retries": 0,
+        "fallbacks": ["backup"],
+        "deployments": [
+            {"provider": "openai", "upstream_model": "first", "api_base": format!("{up}/down/v1"), "weight": 1000},
+            {"provider": "openai", "upstream_model": "second", "api_base": format!("{up}/ok/v1"), "weight": 0},
+            {"provider": "openai", "upstream_model": "off", "api_base": format!("{up}/ok/v1"), "enabled": false},
+        ],
+    }))
+    .await;
+    let path = format!("/api/v1/routes/{tested}/test");
+
+    // Only admins test a route (it reaches a paid upstream); a refusal sends nothing.
+    for who in EVERYONE {
+        let (status, body) = w.call(who, Method::POST, &path, Some(json!({}))).await;
+        let want = match who {
+            Who::Master => S::OK,
+            Who::SignedOut => S::UNAUTHORIZED,
+            _ => S::FORBIDDEN,
+        };
+        assert_eq!(status, want, "{who:?}: {body}");
+        // The master key goes first and sends two requests; nobody after it sends any.
+        assert_eq!(seen.lock().unwrap().len(), 2, "{who:?}");
+        if who != Who::Master {
+            continue;
+        }
+        let r = &body["data"];
+        assert_eq!(r["ok"], true, "{r:#}");
+        assert_eq!(r["status"], 200);
+        assert_eq!(r["model"], "tested");
+        // Shown as text by the page, stored as the upstream sent it.
+        assert_eq!(r["reply"], "pong <script>alert(1)</script>");
+        assert_eq!(
+            (r["prompt_tokens"].as_u64(), r["completion_tokens"].as_u64()),
+            (Some(12), Some(2))
+        );
+        let outcomes: Vec<(&str, &str)> = r["attempts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| (a["route"].as_str().unwrap(), a["outcome"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                ("tested", "skipped"),
+                ("tested", "upstream_5xx"),
+                ("backup", "ok")
+            ],
+            "retries 0: the second deployment is not tried, the fallback is"
+        );
+        assert_eq!(r["attempts"][0]["detail"], "disabled");
+        assert!(r["attempts"][2]["latency_ms"].as_f64().unwrap() > 0.0);
+        assert!(
+            r["latency_ms"].as_f64().unwrap() >= r["attempts"][2]["latency_ms"].as_f64().unwrap()
+        );
+    }
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen[0].0, "down");
+        assert_eq!(seen[0].2["model"], "first");
+        // The fallback's sealed credential reached its upstream, and a test asks for little.
+        assert_eq!(
+            seen[1],
+            (
+                "ok".to_owned(),
+                "Bearer sk-upstream-secret".to_owned(),
+                seen[1].2.clone()
+            )
+        );
+        assert_eq!(seen[1].2["model"], "backup-model");
+        assert_eq!(seen[1].2["max_tokens"], 16);
+    }
+    // Charged to no key, and audited as the master key's test.
+    let logs =
+        w.s.store
+            .list_spend_logs(&tollgate_domain::analytics::LogQuery::default())
+            .await
+            .unwrap();
+    assert!(logs.entries.is_empty(), "{:?}", logs.entries);
+    let audit =
+        w.s.store
+            .list_audit(&tollgate_store::AuditQuery {
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    let tests: Vec<_> = audit.iter().filter(|e| e.action == "route.test").collect();
+    assert_eq!(tests.len(), 1, "{audit:?}");
+    assert_eq!(tests[0].object_id.as_deref(), Some(tested.as_str()));
+    let after: Value = serde_json::from_str(tests[0].after.as_deref().unwrap()).unwrap();
+    assert_eq!(after["ok"], true);
+
+    // The upstream's own refusal is the answer (not retried), its message shown.
+    let refusing = make(json!({
+        "model_name": "refusing",
+        "retries": 3,
+        "deployments": [
+            {"provider": "openai", "upstream_model": "a", "api_base": format!("{up}/refuse/v1")},
+            {"provider": "openai", "upstream_model": "b", "api_base": format!("{up}/refuse/v1")},
+        ],
+    }))
+    .await;
+    let (status, body) = test(refusing.clone(), json!({})).await;
+    assert_eq!(status, S::OK, "{body}");
+    let r = &body["data"];
+    assert_eq!(
+        (r["ok"].as_bool(), r["status"].as_u64()),
+        (Some(false), Some(400)),
+        "{r:#}"
+    );
+    assert_eq!(r["error"], "max_tokens is too small for this <b>model</b>");
+    assert_eq!(r["attempts"].as_array().unwrap().len(), 1);
+    assert_eq!(r["attempts"][0]["outcome"], "upstream_4xx");
+
+    // Every deployment failing: the gateway's status for the last failure, each attempt listed.
+    let down = make(json!({
+        "model_name": "down",
+        "retries": 1,
+        "deployments": [
+            {"provider": "openai", "upstream_model": "a", "api_base": format!("{up}/down/v1")},
+            {"provider": "openai", "upstream_model": "b", "api_base": "http://127.0.0.1:9/v1"},
+        ],
+    }))
+    .await;
+    let (_, body) = test(down.clone(), json!({})).await;
+    let r = &body["data"];
+    assert_eq!(r["ok"], false, "{r:#}");
+    assert_eq!(r["status"], 502);
+    let mut kinds: Vec<&str> = r["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["outcome"].as_str().unwrap())
+        .collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, ["connect", "upstream_5xx"]);
+    assert!(
+        r["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("the upstream failed after 2 attempt(s)"),
+        "{r:#}"
+    );
+
+    // A wildcard route is tested with a model it serves; the matched suffix goes upstream.
+    let wild = make(json!({
+        "model_name": "acme/*",
+        "deployments": [{"provider": "openai", "api_base": format!("{up}/ok/v1")}],
+    }))
+    .await;
+    let before = seen.lock().unwrap().len();
+    for (bad, why) in [
+        (json!({}), "name a model"),
+        (json!({"model": "other/x"}), "does not serve"),
+        (json!({"model": "acme/*"}), "does not serve"),
+        (json!({"model": "acme/a b"}), "no spaces"),
+        (json!({"model": "x".repeat(300)}), "256"),
+    ] {
+        let (status, body) = test(wild.clone(), bad.clone()).await;
+        assert_eq!(status, S::BAD_REQUEST, "{bad}: {body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("model: ") && message.contains(why),
+            "{bad}: {body}"
+        );
+    }
+    // Bodies that are not a test's: an unknown field, a model that is not text.
+    for (bad, why) in [
+        (json!({"model": "acme/x", "prompt": "hi"}), "prompt"),
+        (json!({"model": 5}), "model"),
+    ] {
+        let (status, body) = test(wild.clone(), bad.clone()).await;
+        assert_eq!(status, S::BAD_REQUEST, "{bad}: {body}");
+        assert!(body.to_string().contains(why), "{bad}: {body}");
+    }
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        before,
+        "refused tests send nothing"
+    );
+    let (status, body) = test(wild.clone(), json!({"model": "acme/widget-1"})).await;
+    assert_eq!(
+        (status, body["data"]["ok"].as_bool()),
+        (S::OK, Some(true)),
+        "{body}"
+    );
+    assert_eq!(seen.lock().unwrap().last().unwrap().2["model"], "widget-1");
+
+    // tollgate.toml's route is tested too (read-only is about editing, not testing).
+    let (_, listed) = w
+        .call(Who::Master, Method::GET, "/api/v1/routes", None)
+        .await;
+    let config = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["model_name"] == "ping")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = test(config.clone(), json!({})).await;
+    assert_eq!(
+        (status, body["data"]["reply"].as_str()),
+        (S::OK, Some("pong")),
+        "{body}"
+    );
+
+    // Ids that name nothing or do not parse; bodies that are not JSON or too large.
+    for p in [
+        format!("/api/v1/routes/{}/test", tollgate_domain::RouteId::new()),
+        "/api/v1/routes/not-an-id/test".to_owned(),
+    ] {
+        let (status, _) = w.call(Who::Master, Method::POST, &p, Some(json!({}))).await;
+        assert_eq!(status, S::NOT_FOUND, "{p}");
+    }
+    let r = Client::new()
+        .post(format!("{}{path}", w.s.server.base))
+        .bearer_auth(super::harness::MASTER)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), S::BAD_REQUEST);
+    w.refuses_oversized(&path, "model").await;
+    let tests =
+        w.s.store
+            .list_audit(&tollgate_store::AuditQuery {
+                limit: 500,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.action == "route.test")
+            .count();
+    assert_eq!(tests, 5, "one entry per test sent, none for a refused one");
 }

@@ -28,8 +28,12 @@ enum Arg {
     Joiner,
     /// A new database route, credential, or price override.
     Route,
+    /// A new route whose only upstream refuses connections (a test of it fails at once).
+    DeadRoute,
     Credential,
     Price,
+    /// The request id of a request made with a new key of the team, once it is logged.
+    MemberRequest,
     /// A name no one has used.
     Unique,
     UniqueEmail,
@@ -56,6 +60,33 @@ fn table() -> Vec<Row> {
         ("get_system_overview", vec![], ALL_READ),
         ("get_spend_options", vec![], ALL_READ),
         ("get_instances", vec![], ALL_READ),
+        ("get_instance", vec![("name", Lit("default"))], ALL_READ),
+        (
+            "get_request",
+            vec![("request_id", MemberRequest)],
+            // Another team's request is not found, like a missing one.
+            [200, 200, 200, 200, 404, 401],
+        ),
+        // A wrong password never signs anyone in (each a new email, so no account is slowed).
+        (
+            "sign_in",
+            vec![
+                ("email", UniqueEmail),
+                ("password", Lit("not the password")),
+            ],
+            [401; 6],
+        ),
+        (
+            "change_password",
+            vec![
+                ("current_password", Lit("not the password")),
+                ("new_password", Lit("a new long password")),
+                ("confirm_password", Lit("a new long password")),
+            ],
+            // A field message for each signed-in caller (the master key has no password);
+            // nobody's password changes.
+            [422, 422, 422, 422, 422, 401],
+        ),
         ("list_teams", vec![], ALL_READ),
         (
             "get_team",
@@ -164,6 +195,11 @@ fn table() -> Vec<Row> {
             vec![("id", Route), ("spec", Lit(ROUTE_SPEC))],
             ADMINS,
         ),
+        (
+            "test_route",
+            vec![("id", DeadRoute), ("model", Lit(""))],
+            ADMINS,
+        ),
         ("get_settings", vec![], ALL_READ),
         (
             "create_credential",
@@ -208,6 +244,22 @@ fn json_table() -> Vec<(&'static str, Value, [u16; 6])> {
             [200, 200, 403, 403, 403, 401],
         ),
         ("get_dashboard", json!({"team": null}), ALL_READ),
+        (
+            "get_spend",
+            json!({"query": tollgate_domain::analytics::SpendQuery {
+                from: Timestamp::now().plus_millis(-3_600_000),
+                to: Timestamp::now(),
+                granularity: tollgate_domain::analytics::Granularity::Hour,
+                group_by: None,
+                filters: Default::default(),
+            }}),
+            ALL_READ,
+        ),
+        (
+            "get_request_log",
+            json!({"query": tollgate_domain::analytics::LogQuery::default()}),
+            ALL_READ,
+        ),
     ]
 }
 
@@ -283,6 +335,14 @@ impl Caller {
                 .as_str()
                 .unwrap()
                 .to_owned(),
+            Arg::DeadRoute => master(
+                "/api/v1/routes",
+                json!({"model_name": format!("dead{n}"), "deployments": [{"provider": "openai", "upstream_model": "m", "api_base": "http://127.0.0.1:9/v1"}]}),
+            )
+            .await["data"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
             Arg::Credential => master(
                 "/api/v1/credentials",
                 json!({"name": format!("cred{n}"), "provider": "openai", "reference": "env:X"}),
@@ -302,6 +362,32 @@ impl Caller {
                     .unwrap();
                 assert!(r.status().is_success());
                 pattern
+            }
+            Arg::MemberRequest => {
+                let made = master(
+                    "/api/v1/keys",
+                    // The team's key, owned by nobody: the member's keys stay within the
+                    // policy the table sets.
+                    json!({"team_id": w.team, "alias": format!("req{n}")}),
+                )
+                .await;
+                let key: tollgate_domain::KeyId = made["data"]["id"].as_str().unwrap().parse().unwrap();
+                let secret = made["secret"].as_str().unwrap();
+                super::harness::wait_for_key(&w.s.server.base, secret).await;
+                assert_eq!(super::harness::ask(&w.s.server.base, secret, "ping").await, 200);
+                let query = tollgate_domain::analytics::LogQuery {
+                    key: Some(key),
+                    ..Default::default()
+                };
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+                loop {
+                    let page = store.list_spend_logs(&query).await.unwrap();
+                    if let Some(e) = page.entries.iter().find(|e| e.status == 200) {
+                        break e.request_id.clone();
+                    }
+                    assert!(std::time::Instant::now() < deadline, "the request was never logged");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
             }
             Arg::Unique => format!("unique-{n}"),
             Arg::UniqueEmail => format!("unique{n}@example.com"),
@@ -334,6 +420,25 @@ async fn every_server_function_answers_each_role_as_the_rules_say() {
             if status != StatusCode::from_u16(want[i]).unwrap() {
                 wrong.push(format!("{name} as {who:?}: {status}, want {}", want[i]));
             }
+        }
+    }
+    // Last, as it ends the sessions: signing out answers everyone (twice is no error), and the
+    // session is gone afterwards; the master key is no session.
+    for who in EVERYONE {
+        let status = w.rpc(who, "sign_out", |req| req.form(&[("", "")])).await;
+        if status != StatusCode::OK {
+            wrong.push(format!("sign_out as {who:?}: {status}, want 200"));
+        }
+        let after = w.rpc(who, "get_me", |req| req.form(&[("", "")])).await;
+        let want = if who == Who::Master {
+            StatusCode::OK
+        } else {
+            StatusCode::UNAUTHORIZED
+        };
+        if after != want {
+            wrong.push(format!(
+                "get_me after sign_out as {who:?}: {after}, want {want}"
+            ));
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
@@ -374,4 +479,29 @@ async fn unreadable_arguments_are_400s() {
         w.s.store.get_key(key.parse().unwrap()).await.unwrap(),
         before
     );
+}
+
+/// Every server function of the app is in the matrix above: a new one left out fails here.
+#[test]
+fn the_matrix_names_every_server_function() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../app/src/server_fns");
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for part in text.split("endpoint = \"").skip(1) {
+            names.push(part.split('"').next().unwrap().to_owned());
+        }
+    }
+    assert!(names.len() > 40, "found {names:?}");
+    let covered: Vec<&str> = table()
+        .iter()
+        .map(|(n, _, _)| *n)
+        .chain(json_table().iter().map(|(n, _, _)| *n))
+        .chain(["sign_out"])
+        .collect();
+    let missing: Vec<&String> = names
+        .iter()
+        .filter(|n| !covered.contains(&n.as_str()))
+        .collect();
+    assert!(missing.is_empty(), "not in the role matrix: {missing:?}");
 }

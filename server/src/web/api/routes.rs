@@ -6,11 +6,11 @@ use super::{ApiError, body, path_id, principal};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Json, Response};
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use axum::{Extension, Router};
 use http::StatusCode;
 use serde_json::{Value, json};
-use tollgate_app::server::routes::{self, CredentialSpec, PriceSpec, RouteSpec};
+use tollgate_app::server::routes::{self, CredentialSpec, PriceSpec, RouteSpec, TestSpec};
 use tollgate_app::server::{PortalState, Principal};
 use tollgate_domain::Timestamp;
 
@@ -21,6 +21,7 @@ pub fn routes() -> Router<PortalState> {
             "/api/v1/routes/{id}",
             delete(delete_route).put(update_route),
         )
+        .route("/api/v1/routes/{id}/test", post(test_route))
         .route(
             "/api/v1/credentials",
             get(list_credentials).post(create_credential),
@@ -62,6 +63,29 @@ async fn update_route(
     let route =
         routes::update_route(state.store.as_ref(), &who, id, spec, Timestamp::now()).await?;
     Ok(Json(json!({ "data": route })))
+}
+
+/// One test request through the route; the report is the answer whether the upstream answered
+/// or not (`ok`, `status`, every attempt).
+async fn test_route(
+    State(state): State<PortalState>,
+    p: Option<Extension<Principal>>,
+    Path(route): Path<String>,
+    b: Result<Json<TestSpec>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let who = principal(p)?;
+    let spec = body(b)?;
+    let id = path_id(&route)?;
+    let report = routes::test_route(
+        state.store.as_ref(),
+        &who,
+        state.tester.as_ref(),
+        &state.config_routes,
+        id,
+        spec,
+    )
+    .await?;
+    Ok(Json(json!({ "data": report })))
 }
 
 async fn delete_route(
