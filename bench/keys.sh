@@ -43,8 +43,8 @@ INSERT INTO users (id, email, name, role, password_hash, created_at, updated_at)
 INSERT INTO team_members (team_id, user_id, role, added_at)
   SELECT t.id, u.id, 'member', 0 FROM u JOIN t ON t.i = (u.i % 200) + 1;
 INSERT INTO virtual_keys (id, key_hash, key_prefix, key_suffix, alias, team_id, user_id,
-                          max_budget, rpm_limit, expires_at, blocked, spend, version,
-                          created_at, updated_at)
+                          max_budget, rpm_limit, expires_at, blocked, spend, last_used_at,
+                          version, created_at, updated_at)
 SELECT
   (lpad(to_hex(1760000000000 + k * 1000), 12, '0') || '7' || substr(md5(k::text), 1, 3) || '8'
    || substr(md5(k::text), 4, 15))::uuid,
@@ -57,7 +57,11 @@ SELECT
   CASE WHEN k % 5 = 0 THEN 600 END,
   CASE WHEN k % 10 = 0 THEN (extract(epoch FROM now()) * 1000)::bigint + (k % 7)::bigint * 86400000
        WHEN k % 10 = 1 THEN (extract(epoch FROM now()) * 1000)::bigint + 90::bigint * 86400000 END,
-  k % 50 = 0, 0, 0, 1760000000000 + k * 1000, 1760000000000 + k * 1000
+  k % 50 = 0,
+  -- Spend on three keys in four, and a last use on two in three, spread out (for the sorts).
+  CASE WHEN k % 4 <> 0 THEN (k::bigint * 7919) % 50000000 ELSE 0 END,
+  CASE WHEN k % 3 <> 2 THEN 1760000000000 + k * 1000 + (k::bigint * 37) % 86400000 END,
+  0, 1760000000000 + k * 1000, 1760000000000 + k * 1000
 FROM generate_series(1, :keys) k
 JOIN u ON u.i = (k % 2000) + 1
 JOIN t ON t.i = (u.i % 200) + 1;

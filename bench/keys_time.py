@@ -46,6 +46,15 @@ def main():
         ("search: one key's name", {"search": "key 77777 of", "limit": 50}),
         ("search: a display prefix", {"search": "sk-tg-abcd", "limit": 50}),
         ("search: no match (every row read)", {"search": "no such key", "limit": 50}),
+        ("sorted: most spent", {"sort": "spend", "limit": 50}),
+        ("sorted: most spent, a page after a key", {"sort": "spend", "after": args.deep, "limit": 50}),
+        ("sorted: recently used", {"sort": "last_used", "limit": 50}),
+        ("sorted: recently used, a page after a key", {"sort": "last_used", "after": args.deep, "limit": 50}),
+        ("sorted: name", {"sort": "alias", "limit": 50}),
+        ("sorted: name, a page after a key", {"sort": "alias", "after": args.deep, "limit": 50}),
+        ("sorted: expiring soonest", {"sort": "expires", "limit": 50}),
+        ("sorted: oldest first", {"sort": "oldest", "limit": 50}),
+        ("one team's keys, most spent", {"team": args.team, "sort": "spend", "limit": 50}),
     ]
     conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=300)
     auth = {"Authorization": f"Bearer {args.master_key}"}

@@ -230,12 +230,28 @@ describe('teams, members and their keys', () => {
 
   step('the key answers through the gateway; blocked by the admin, the next request is refused', async () => {
     await until('the new key to answer', async () => ((await chat(secret)) === 200 ? true : undefined));
+    // Two more keys (made by API), so the list has an order to turn.
+    for (const alias of ['sort check 1', 'sort check 2']) {
+      const made = await fetch(`${server.url}/api/v1/keys`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ alias }),
+      });
+      assert.equal(made.status, 201);
+    }
     const page = admin.page;
     await page.goto(`${server.url}/keys`);
     await hydrated(page);
-    const row = page.locator('[data-testid=keys-table] tbody tr[data-key]').first();
+    const order = () => page.locator('[data-testid=keys-table] tbody tr[data-key]').evaluateAll((rows) => rows.map((r) => r.dataset.key));
+    await until('three keys listed', async () => ((await order()).length === 3 ? true : undefined));
+    // Sorted oldest first: the same keys, in the other order; then back.
+    const newest = await order();
+    await page.locator('#sort').selectOption('oldest');
+    await until('the keys listed oldest first', async () => ((await order()).join() === [...newest].reverse().join() ? true : undefined));
+    await page.locator('#sort').selectOption('newest');
+    await until('the keys listed newest first again', async () => ((await order()).join() === newest.join() ? true : undefined));
+    const row = page.locator('[data-testid=keys-table] tbody tr[data-key]').filter({ hasText: 'renamed elsewhere' });
     await row.waitFor();
-    assert.match(await row.innerText(), /renamed elsewhere/);
     await row.getByRole('button', { name: 'Block' }).click();
     await row.locator('.badge', { hasText: 'blocked' }).waitFor();
     await until('the blocked key to be refused', async () => ((await chat(secret)) === 401 ? true : undefined));
@@ -268,8 +284,9 @@ describe('teams, members and their keys', () => {
       const only = list.length > 0 && list.length < all.length && list.every((a) => a.startsWith("key."));
       return only ? list : undefined;
     });
-    // Made, edited twice (here and through the API), blocked.
-    assert.deepEqual(keyChanges, ['key.block', 'key.update', 'key.update', 'key.create']);
+    // The member's key made, edited twice (here and through the API), blocked; the two made
+    // for the sort check between.
+    assert.deepEqual(keyChanges, ['key.block', 'key.create', 'key.create', 'key.update', 'key.update', 'key.create']);
     const href = await page.locator('[data-testid=audit-export]').getAttribute('href');
     assert.equal(href, '/api/v1/audit.csv?action=key.');
     const csv = await page.evaluate(async (h) => (await fetch(h)).text(), href);

@@ -80,6 +80,10 @@ pub fn Pager<T>(
     set_pages: WriteSignal<Vec<Option<T>>>,
     first: bool,
     next: Option<T>,
+    /// The buttons' words: a list newest first pages to "Newer" and "Older".
+    #[prop(default = "Newer")]
+    back: &'static str,
+    #[prop(default = "Older")] forward: &'static str,
 ) -> impl IntoView
 where
     T: Clone + Send + Sync + 'static,
@@ -87,8 +91,8 @@ where
     let older = next.clone();
     view! {
         <div class="mt-3 flex gap-2">
-            <button class="btn" disabled=first on:click=move |_| set_pages.update(|p| { p.pop(); })>"Newer"</button>
-            <button class="btn" disabled=next.is_none() on:click=move |_| set_pages.update(|p| p.push(older.clone()))>"Older"</button>
+            <button class="btn" disabled=first on:click=move |_| set_pages.update(|p| { p.pop(); })>{back}</button>
+            <button class="btn" disabled=next.is_none() on:click=move |_| set_pages.update(|p| p.push(older.clone()))>{forward}</button>
         </div>
     }
 }

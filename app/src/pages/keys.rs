@@ -11,7 +11,7 @@ use crate::server_fns::keys::{
 };
 use leptos::prelude::*;
 use tollgate_domain::KeyId;
-use tollgate_domain::key_spec::KeyFilter;
+use tollgate_domain::key_spec::{KeyFilter, KeySort};
 use tollgate_domain::model::VirtualKey;
 
 const PAGE: u32 = 50;
@@ -33,6 +33,7 @@ pub fn KeysPage() -> impl IntoView {
     let (team, set_team) = signal(String::new());
     let (search, set_search) = signal(String::new());
     let (state, set_state) = signal(String::new());
+    let (sort, set_sort) = signal(KeySort::Newest);
     // The pages walked so far: each entry is the `after` of one page (the first is `None`).
     let (pages, set_pages) = signal(vec![None::<KeyId>]);
     let keys = Resource::new(
@@ -41,11 +42,12 @@ pub fn KeysPage() -> impl IntoView {
                 search.get(),
                 state.get(),
                 team.get(),
+                sort.get(),
                 pages.with(|p| p.last().copied().flatten()),
                 changed.iter().map(|c| c.get()).sum::<usize>(),
             )
         },
-        |(search, state, team, after, _)| {
+        |(search, state, team, sort, after, _)| {
             list_keys(KeyFilter {
                 search: Some(search).filter(|s| !s.trim().is_empty()),
                 blocked: match state.as_str() {
@@ -61,6 +63,7 @@ pub fn KeysPage() -> impl IntoView {
                 team: team.parse().ok(),
                 after,
                 limit: Some(PAGE),
+                sort,
                 ..KeyFilter::default()
             })
         },
@@ -141,6 +144,15 @@ pub fn KeysPage() -> impl IntoView {
                     </Suspense>
                 </select>
             </div>
+            <div class="space-y-1.5">
+                <label class="label" for="sort">"Sort"</label>
+                <select class="input w-auto" id="sort" on:change=move |ev| {
+                    set_sort.set(KeySort::parse(&event_target_value(&ev)).unwrap_or_default());
+                    restart();
+                }>
+                    {KeySort::ALL.into_iter().map(|s| view! { <option value=s.as_str()>{s.label()}</option> }).collect_view()}
+                </select>
+            </div>
         </div>
         <FormError error/>
         {move || rotate.value().get().and_then(Result::ok).map(|made| view! { <Secret made/> })}
@@ -168,7 +180,7 @@ pub fn KeysPage() -> impl IntoView {
                                 </tbody>
                             </table>
                         </div>
-                        <Pager set_pages first next/>
+                        <Pager set_pages first next back="Previous page" forward="Next page"/>
                     }.into_any()
                 }
                 Err(e) => view! { <p role="alert" class="field-error">{e.to_string()}</p> }.into_any(),

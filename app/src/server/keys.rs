@@ -298,6 +298,7 @@ pub async fn list_keys(
             .expires_within_days
             .map(|d| now.plus_millis(i64::from(d) * tollgate_domain::time::MS_PER_DAY)),
         search: filter.search,
+        sort: filter.sort,
     };
     let everything = who.actor.allows(Action::ReadKeys, Target::Global);
     if !everything {

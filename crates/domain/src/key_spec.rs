@@ -71,6 +71,63 @@ pub struct CreatedKey {
     pub secret: String,
 }
 
+/// The order of a list of keys. Every order ends with the key's id, so pages continue after
+/// the last key of the previous one (its id is the cursor in every order).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeySort {
+    /// Newest first.
+    #[default]
+    Newest,
+    Oldest,
+    /// The most spent first.
+    Spend,
+    /// The most recently used first; never used last.
+    LastUsed,
+    /// By name, A to Z (in the database's collation); unnamed keys first.
+    Alias,
+    /// The soonest expiry first (expired ones before); keys that never expire last.
+    Expires,
+}
+
+impl KeySort {
+    pub const ALL: [KeySort; 6] = [
+        KeySort::Newest,
+        KeySort::Oldest,
+        KeySort::Spend,
+        KeySort::LastUsed,
+        KeySort::Alias,
+        KeySort::Expires,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeySort::Newest => "newest",
+            KeySort::Oldest => "oldest",
+            KeySort::Spend => "spend",
+            KeySort::LastUsed => "last_used",
+            KeySort::Alias => "alias",
+            KeySort::Expires => "expires",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<KeySort> {
+        KeySort::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// As a person reads it.
+    pub fn label(self) -> &'static str {
+        match self {
+            KeySort::Newest => "Newest first",
+            KeySort::Oldest => "Oldest first",
+            KeySort::Spend => "Most spent",
+            KeySort::LastUsed => "Recently used",
+            KeySort::Alias => "Name, A to Z",
+            KeySort::Expires => "Expiring soonest",
+        }
+    }
+}
+
 /// What a list of keys asks for.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyFilter {
@@ -86,6 +143,8 @@ pub struct KeyFilter {
     pub after: Option<crate::ids::KeyId>,
     /// 1 to [`MAX_KEYS_PAGE`]; default 50.
     pub limit: Option<u32>,
+    #[serde(default)]
+    pub sort: KeySort,
 }
 
 /// A page of keys; `next` continues after the last.

@@ -236,7 +236,7 @@ pub struct KeySettings {
 pub struct KeyQuery {
     /// At most this many keys.
     pub limit: u32,
-    /// Only keys strictly older than this one (the last id of the previous page).
+    /// Only keys after this one in the order (the last id of the previous page).
     pub after: Option<tollgate_domain::KeyId>,
     /// Only this team's keys.
     pub team: Option<tollgate_domain::TeamId>,
@@ -249,6 +249,8 @@ pub struct KeyQuery {
     /// Only keys whose alias contains this, or whose display prefix or suffix is it (case
     /// matters; `%` and `_` match themselves).
     pub search: Option<String>,
+    /// The order; `after` continues after that key in it.
+    pub sort: tollgate_domain::key_spec::KeySort,
 }
 
 /// A filter on the audit log, read newest first.

@@ -139,8 +139,20 @@ macro_rules! key_ops {
                 $crate::rows::key_cols!(),
                 " FROM virtual_keys WHERE 1 = 1"
             ));
+            let (order, descending) = $crate::ops::keys::key_order(query.sort);
+            let (cmp, dir) = if descending { ("<", "DESC") } else { (">", "ASC") };
             if let Some(after) = query.after {
-                q.push(" AND id < ").push_bind(id_arg(after.0));
+                if order == "id" {
+                    q.push(format_args!(" AND id {cmp} ")).push_bind(id_arg(after.0));
+                } else {
+                    // After that key in this order: its value read here, so the cursor stays
+                    // the id (a key deleted meanwhile ends the list).
+                    q.push(format_args!(
+                        " AND ({order}, id) {cmp} (SELECT {order}, id FROM virtual_keys WHERE id = "
+                    ))
+                    .push_bind(id_arg(after.0))
+                    .push(")");
+                }
             }
             if let Some(t) = query.team {
                 q.push(" AND team_id = ").push_bind(id_arg(t.0));
@@ -166,8 +178,12 @@ macro_rules! key_ops {
                     .push_bind(text.to_owned())
                     .push(")");
             }
-            q.push(" ORDER BY id DESC LIMIT ")
-                .push_bind(i64::from(query.limit));
+            if order == "id" {
+                q.push(format_args!(" ORDER BY id {dir} LIMIT "));
+            } else {
+                q.push(format_args!(" ORDER BY {order} {dir}, id {dir} LIMIT "));
+            }
+            q.push_bind(i64::from(query.limit));
             // Not a named prepared statement: Postgres plans an unnamed one with the values, so a
             // search uses the trigram index; a cached generic plan cannot know the pattern and
             // read every key (64 ms at 100k keys, bench/RESULTS.md).
@@ -347,3 +363,19 @@ macro_rules! key_ops {
     };
 }
 pub(crate) use key_ops;
+
+/// What a key order sorts by, and whether descending; the key's id breaks ties in the same
+/// direction. The expressions are those of migration 0012's indexes, letter for letter (SQLite
+/// uses an expression index only for the same expression): NULLs become the value that sorts
+/// them where [`KeySort`](tollgate_domain::key_spec::KeySort) says.
+pub(crate) fn key_order(sort: tollgate_domain::key_spec::KeySort) -> (&'static str, bool) {
+    use tollgate_domain::key_spec::KeySort;
+    match sort {
+        KeySort::Newest => ("id", true),
+        KeySort::Oldest => ("id", false),
+        KeySort::Spend => ("spend", true),
+        KeySort::LastUsed => ("COALESCE(last_used_at, -1)", true),
+        KeySort::Alias => ("COALESCE(alias, '')", false),
+        KeySort::Expires => ("COALESCE(expires_at, 9223372036854775807)", false),
+    }
+}

@@ -325,6 +325,117 @@ async fn find_keys_filters_and_pages(store: Arc<dyn Store>) {
     ));
 }
 
+/// Every key order sorts by its value, then by id in the same direction, with NULLs where
+/// `KeySort` says; pages of any size continue after the last key's id in that order.
+async fn find_keys_sorts_and_pages_in_every_order(store: Arc<dyn Store>) {
+    use tollgate_domain::key_spec::KeySort;
+    let ads = team(store.as_ref(), "Ads").await;
+    let day = 86_400_000;
+    // Ties on purpose: two "a" names, two equal expiries, keys never used, spend 0.
+    let shapes: [(Option<&str>, Option<i64>); 7] = [
+        (Some("b"), Some(3 * day)),
+        (None, None),
+        (Some("a"), Some(day)),
+        (Some("c"), None),
+        (Some("a"), Some(day)),
+        (None, Some(-day)),
+        (Some("a b"), Some(2 * day)),
+    ];
+    let mut ids = Vec::new();
+    for (i, (alias, expires)) in shapes.iter().enumerate() {
+        let k = NewKey {
+            alias: alias.map(str::to_owned),
+            expires_at: expires.map(|e| Timestamp(T0.0 + e)),
+            team_id: (i % 2 == 0).then_some(ads),
+            ..new_key(&format!("sort-{i}"))
+        };
+        ids.push(store.create_key(&k).await.unwrap().id);
+    }
+    // Spend and last use for some: two at the same cost, one used later than the others.
+    let used = [(0, 500, 10), (2, 500, 30), (3, 900, 20), (6, 100, 20)];
+    let batch: Vec<tollgate_store::SpendRecord> = used
+        .iter()
+        .map(|&(i, cost, at)| tollgate_store::SpendRecord {
+            key_id: Some(ids[i]),
+            cost: Micros(cost),
+            ..tollgate_store::SpendRecord::new(
+                format!("r{i}"),
+                Timestamp(T0.0 + at),
+                "default",
+                "p",
+                "m",
+            )
+        })
+        .collect();
+    store.record_spend(&batch, T0).await.unwrap();
+    let all = store
+        .find_keys(&KeyQuery {
+            limit: 100,
+            ..KeyQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 7);
+    assert!(all.iter().any(|k| k.last_used_at.is_some()) && all.iter().any(|k| k.spend.0 == 900));
+    for sort in KeySort::ALL {
+        for team in [None, Some(ads)] {
+            // The order the spec gives, from the stored values.
+            let mut want: Vec<&tollgate_domain::model::VirtualKey> = all
+                .iter()
+                .filter(|k| team.is_none() || k.team_id == team)
+                .collect();
+            let by = |k: &tollgate_domain::model::VirtualKey| -> (i64, String) {
+                match sort {
+                    KeySort::Newest | KeySort::Oldest => (0, String::new()),
+                    KeySort::Spend => (k.spend.0, String::new()),
+                    KeySort::LastUsed => (k.last_used_at.map_or(-1, |t| t.0), String::new()),
+                    KeySort::Alias => (0, k.alias.clone().unwrap_or_default()),
+                    KeySort::Expires => (k.expires_at.map_or(i64::MAX, |t| t.0), String::new()),
+                }
+            };
+            want.sort_by_key(|k| (by(k), k.id.0));
+            if matches!(sort, KeySort::Newest | KeySort::Spend | KeySort::LastUsed) {
+                want.reverse();
+            }
+            let want: Vec<KeyId> = want.iter().map(|k| k.id).collect();
+            for size in [1, 2, 3, 100] {
+                let mut got = Vec::new();
+                let mut after = None;
+                loop {
+                    let page = store
+                        .find_keys(&KeyQuery {
+                            limit: size,
+                            after,
+                            team,
+                            sort,
+                            ..KeyQuery::default()
+                        })
+                        .await
+                        .unwrap();
+                    got.extend(page.iter().map(|k| k.id));
+                    match page.last() {
+                        Some(last) if page.len() == size as usize => after = Some(last.id),
+                        _ => break,
+                    }
+                    assert!(got.len() <= 7, "{sort:?}: pages repeat");
+                }
+                assert_eq!(got, want, "{sort:?}, team {team:?}, pages of {size}");
+            }
+        }
+    }
+    // A cursor that names no key ends the list rather than starting it again.
+    let gone = store
+        .find_keys(&KeyQuery {
+            limit: 100,
+            after: Some(KeyId::new()),
+            sort: KeySort::Spend,
+            ..KeyQuery::default()
+        })
+        .await
+        .unwrap();
+    assert!(gone.is_empty());
+}
+
 /// An edit replaces the settings only while the version is the one read.
 async fn update_key_checks_the_version(store: Arc<dyn Store>) {
     let platform = team(store.as_ref(), "Platform").await;
@@ -476,6 +587,7 @@ both!(
     disabled_owners_keys_are_not_active,
     update_key_checks_the_version,
     find_keys_filters_and_pages,
+    find_keys_sorts_and_pages_in_every_order,
     create_get_and_list,
     empty_allow_list_is_not_none,
     duplicate_hash_is_a_conflict,

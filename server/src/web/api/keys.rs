@@ -16,8 +16,8 @@ use tollgate_app::server::keys;
 use tollgate_app::server::{PortalState, Principal};
 use tollgate_domain::analytics::dollars_decimal;
 use tollgate_domain::budget::BudgetPeriod;
-use tollgate_domain::key_spec::KeyFilter;
 use tollgate_domain::key_spec::KeySpec;
+use tollgate_domain::key_spec::{KeyFilter, KeySort};
 use tollgate_domain::model::VirtualKey;
 use tollgate_domain::time::MS_PER_DAY;
 use tollgate_domain::{KeyId, Micros, TeamId, Timestamp, UserId};
@@ -50,6 +50,8 @@ struct ListParams {
     search: Option<String>,
     after: Option<KeyId>,
     limit: Option<u32>,
+    #[serde(default)]
+    sort: KeySort,
 }
 
 async fn list(
@@ -70,6 +72,7 @@ async fn list(
             search: q.search,
             after: q.after,
             limit: q.limit,
+            sort: q.sort,
         },
     )
     .await?;
