@@ -250,6 +250,14 @@ describe('teams, members and their keys', () => {
     await until('the keys listed oldest first', async () => ((await order()).join() === [...newest].reverse().join() ? true : undefined));
     await page.locator('#sort').selectOption('newest');
     await until('the keys listed newest first again', async () => ((await order()).join() === newest.join() ? true : undefined));
+    // By owner: only the member's key (the two made by API have no owner).
+    await page.locator('#owner-filter').fill(MEMBER_EMAIL);
+    await page.locator('#owner-filter').press('Enter');
+    await until('only the member\'s key listed', async () => ((await order()).length === 1 ? true : undefined));
+    assert.match(await page.locator('[data-testid=keys-table] tbody tr[data-key]').innerText(), /renamed elsewhere/);
+    await page.locator('#owner-filter').fill('');
+    await page.locator('#owner-filter').press('Enter');
+    await until('every key listed again', async () => ((await order()).length === 3 ? true : undefined));
     const row = page.locator('[data-testid=keys-table] tbody tr[data-key]').filter({ hasText: 'renamed elsewhere' });
     await row.waitFor();
     await row.getByRole('button', { name: 'Block' }).click();

@@ -34,6 +34,7 @@ pub fn KeysPage() -> impl IntoView {
     let (search, set_search) = signal(String::new());
     let (state, set_state) = signal(String::new());
     let (sort, set_sort) = signal(KeySort::Newest);
+    let (owner, set_owner) = signal(String::new());
     // The pages walked so far: each entry is the `after` of one page (the first is `None`).
     let (pages, set_pages) = signal(vec![None::<KeyId>]);
     let keys = Resource::new(
@@ -41,13 +42,13 @@ pub fn KeysPage() -> impl IntoView {
             (
                 search.get(),
                 state.get(),
-                team.get(),
+                (team.get(), owner.get()),
                 sort.get(),
                 pages.with(|p| p.last().copied().flatten()),
                 changed.iter().map(|c| c.get()).sum::<usize>(),
             )
         },
-        |(search, state, team, sort, after, _)| {
+        |(search, state, (team, owner), sort, after, _)| {
             list_keys(KeyFilter {
                 search: Some(search).filter(|s| !s.trim().is_empty()),
                 blocked: match state.as_str() {
@@ -61,6 +62,7 @@ pub fn KeysPage() -> impl IntoView {
                     _ => None,
                 },
                 team: team.parse().ok(),
+                owner_email: Some(owner).filter(|o| !o.trim().is_empty()),
                 after,
                 limit: Some(PAGE),
                 sort,
@@ -143,6 +145,11 @@ pub fn KeysPage() -> impl IntoView {
                         }).collect_view())}
                     </Suspense>
                 </select>
+            </div>
+            <div class="space-y-1.5">
+                <label class="label" for="owner-filter">"Owner"</label>
+                <input class="input" id="owner-filter" type="email" maxlength="254" placeholder="their email"
+                    prop:value=owner on:change=move |ev| { set_owner.set(event_target_value(&ev)); restart(); }/>
             </div>
             <div class="space-y-1.5">
                 <label class="label" for="sort">"Sort"</label>

@@ -11,6 +11,7 @@ use tollgate_domain::authz::{GlobalRole, TeamRole};
 use tollgate_domain::key_spec::{CreatedKey, KeyFilter, KeyPage, KeySpec, MAX_KEYS_PAGE};
 use tollgate_domain::keys::{display_parts, generate_key, hash_secret};
 use tollgate_domain::model::VirtualKey;
+use tollgate_domain::validate::FieldError;
 use tollgate_domain::{Action, KeyId, Target, Timestamp};
 use tollgate_store::{KeyQuery, KeySecret, KeySettings, NewKey, Store};
 
@@ -288,11 +289,40 @@ pub async fn list_keys(
     {
         return Err(AppError::invalid("search", "at most 200 characters"));
     }
+    // An owner named by email: no such user lists nothing, as a user with no keys would.
+    let mut user = filter.user;
+    if let Some(email) = filter
+        .owner_email
+        .as_deref()
+        .filter(|e| !e.trim().is_empty())
+    {
+        let email = tollgate_domain::validate::email(email)
+            .map_err(|e| FieldError::new("owner_email", e.message))?;
+        let owner = match store.get_user_auth(&email).await {
+            Ok(found) => found.user.id,
+            Err(tollgate_store::Error::NotFound) => {
+                return Ok(KeyPage {
+                    keys: Vec::new(),
+                    next: None,
+                    now,
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if user.is_some_and(|u| u != owner) {
+            return Ok(KeyPage {
+                keys: Vec::new(),
+                next: None,
+                now,
+            });
+        }
+        user = Some(owner);
+    }
     let mut query = KeyQuery {
         limit: limit + 1,
         after: filter.after,
         team: filter.team,
-        user: filter.user,
+        user,
         blocked: filter.blocked,
         expires_before: filter
             .expires_within_days
@@ -306,6 +336,18 @@ pub async fn list_keys(
             (Some(team), _) if who.actor.allows(Action::ReadKeys, Target::Team(team)) => {}
             (_, None) => query.user = who.actor.user_id,
             (_, Some(u)) if Some(u) == who.actor.user_id => {}
+            (None, Some(_))
+                if who
+                    .actor
+                    .teams
+                    .iter()
+                    .any(|(_, r)| *r == TeamRole::TeamAdmin) =>
+            {
+                return Err(AppError::invalid(
+                    "team",
+                    "choose one of your teams to list another member's keys",
+                ));
+            }
             _ => return Err(AppError::Forbidden),
         }
         if query.user.is_none() && query.team.is_none() {

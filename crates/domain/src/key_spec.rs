@@ -145,6 +145,9 @@ pub struct KeyFilter {
     pub limit: Option<u32>,
     #[serde(default)]
     pub sort: KeySort,
+    /// Only the keys of the user with this email (the page's owner filter; `user` by id).
+    #[serde(default)]
+    pub owner_email: Option<String>,
 }
 
 /// A page of keys; `next` continues after the last.

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use tollgate_app::error::AppError;
 use tollgate_app::server::Principal;
 use tollgate_app::server::audit::{Change, record_as};
+use tollgate_domain::key_spec::KeySort;
 use tollgate_domain::key_spec::KeySpec;
 use tollgate_domain::model::VirtualKey;
 use tollgate_domain::{Actor, KeyId, Micros, TeamId, Timestamp};
@@ -162,12 +163,25 @@ pub struct ListArgs {
     /// Only blocked keys.
     #[arg(long)]
     pub blocked: bool,
-    /// At most this many (newest first).
+    /// Only the keys of the user with this email.
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// The order: newest, oldest, spend, last_used, alias, expires.
+    #[arg(long, default_value = "newest", value_parser = parse_sort)]
+    pub sort: KeySort,
+    /// At most this many.
     #[arg(long, default_value_t = 50)]
     pub limit: u32,
 }
 
-/// Keys newest first, as the admin API lists them.
+fn parse_sort(s: &str) -> Result<KeySort, String> {
+    KeySort::parse(s).ok_or_else(|| {
+        let all: Vec<&str> = KeySort::ALL.iter().map(|k| k.as_str()).collect();
+        format!("one of {}", all.join(", "))
+    })
+}
+
+/// Keys in the order asked for, as the admin API lists them.
 pub async fn list(store: &Arc<dyn Store>, args: ListArgs) -> anyhow::Result<Vec<VirtualKey>> {
     let team = match &args.team {
         None => None,
@@ -180,6 +194,8 @@ pub async fn list(store: &Arc<dyn Store>, args: ListArgs) -> anyhow::Result<Vec<
             team,
             search: args.search,
             blocked: args.blocked.then_some(true),
+            owner_email: args.owner,
+            sort: args.sort,
             limit: Some(args.limit),
             ..Default::default()
         },

@@ -334,6 +334,21 @@ fn teams_and_key_rotation_from_the_command_line() {
     let (code, out) = run(&["keys", "list", "--search", "nothing-like-it"], &env);
     assert_eq!(code, 0, "{out}");
     assert_eq!(out.lines().count(), 1, "the header only: {out}");
+    // Sorted and by owner: a second key, named to sort first; nobody owns either.
+    let (code, out) = run(&["keys", "create", "--alias", "a-first"], &env);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run(&["keys", "list", "--sort", "alias"], &env);
+    assert_eq!(code, 0, "{out}");
+    let rows: Vec<&str> = out.lines().skip(1).collect();
+    assert!(
+        rows.len() == 2 && rows[0].contains("a-first") && rows[1].contains("ci"),
+        "{out}"
+    );
+    let (code, out) = run(&["keys", "list", "--owner", "nobody@example.com"], &env);
+    assert_eq!((code, out.lines().count()), (0, 1), "{out}");
+    let (code, out) = run(&["keys", "list", "--sort", "cheapest"], &env);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("one of newest, oldest, spend"), "{out}");
 
     for (args, said) in [
         (vec!["keys", "rotate", &id, "--grace", "1mo"], "--grace"),

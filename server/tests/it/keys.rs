@@ -1113,7 +1113,8 @@ async fn litellm_team_and_user_new_are_for_admins() {
 }
 
 /// `GET /api/v1/keys?sort=`: each order pages with `next` like the default one, combined with
-/// the other filters; an order that does not exist is a 400 naming it.
+/// the other filters; an order that does not exist is a 400 naming it. `owner_email=` lists a
+/// user's keys within the caller's rights.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_key_list_sorts_and_pages_through_the_api() {
     let w = world().await;
@@ -1165,4 +1166,67 @@ async fn the_key_list_sorts_and_pages_through_the_api() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body.to_string().contains("sort"), "{body}");
+
+    // By owner's email: that user's keys only, to whoever may read them.
+    let members = w.members_key().await;
+    let owned = |who: Who, query: String| {
+        let w = &w;
+        async move {
+            let (status, body) = w
+                .call(who, Method::GET, &format!("/api/v1/keys?{query}"), None)
+                .await;
+            let ids: Vec<String> = body["data"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|k| k["id"].as_str().unwrap().to_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            (status, ids, body)
+        }
+    };
+    let (status, ids, body) =
+        owned(Who::Master, "owner_email=%20Member@Example.com".to_owned()).await;
+    assert_eq!(
+        (status, ids),
+        (StatusCode::OK, vec![members.clone()]),
+        "{body}"
+    );
+    let (status, ids, _) = owned(Who::Viewer, "owner_email=nobody@example.com".to_owned()).await;
+    assert_eq!(
+        (status, ids.len()),
+        (StatusCode::OK, 0),
+        "no such user: nothing"
+    );
+    let (status, _, body) = owned(Who::Master, "owner_email=not-an-email".to_owned()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("owner_email:"),
+        "{body}"
+    );
+    // A team admin names the team; a member reads only their own; an outsider nothing.
+    let (status, _, body) =
+        owned(Who::TeamAdmin, "owner_email=member@example.com".to_owned()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body.to_string().contains("choose one of your teams"),
+        "{body}"
+    );
+    let team_query = format!("owner_email=member@example.com&team={}", w.team);
+    let (status, ids, body) = owned(Who::TeamAdmin, team_query.clone()).await;
+    assert_eq!(
+        (status, ids),
+        (StatusCode::OK, vec![members.clone()]),
+        "{body}"
+    );
+    let (status, ids, _) = owned(Who::Member, "owner_email=member@example.com".to_owned()).await;
+    assert_eq!((status, ids), (StatusCode::OK, vec![members.clone()]));
+    let (status, _, _) = owned(Who::Member, "owner_email=lead@example.com".to_owned()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = owned(Who::Outsider, team_query).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }

@@ -52,6 +52,7 @@ struct ListParams {
     limit: Option<u32>,
     #[serde(default)]
     sort: KeySort,
+    owner_email: Option<String>,
 }
 
 async fn list(
@@ -73,6 +74,7 @@ async fn list(
             after: q.after,
             limit: q.limit,
             sort: q.sort,
+            owner_email: q.owner_email,
         },
     )
     .await?;
