@@ -12,7 +12,7 @@ use tollgate_domain::key_spec::{CreatedKey, KeyFilter, KeyPage, KeySpec, MAX_KEY
 use tollgate_domain::keys::{display_parts, generate_key, hash_secret};
 use tollgate_domain::model::VirtualKey;
 use tollgate_domain::validate::FieldError;
-use tollgate_domain::{Action, KeyId, Target, Timestamp};
+use tollgate_domain::{Action, KeyId, Target, Timestamp, UserId};
 use tollgate_store::{KeyQuery, KeySecret, KeySettings, NewKey, Store};
 
 /// Reads the form into a [`KeySpec`], naming the field of any value that does not parse (the
@@ -289,7 +289,9 @@ pub async fn list_keys(
     {
         return Err(AppError::invalid("search", "at most 200 characters"));
     }
-    // An owner named by email: no such user lists nothing, as a user with no keys would.
+    // An owner named by email. No such user is an id nobody has: the rules below then answer
+    // as for anyone else's keys (whether an address has an account is not told to someone who
+    // may not read its keys), and the list is empty. So is one that is not `user`.
     let mut user = filter.user;
     if let Some(email) = filter
         .owner_email
@@ -300,23 +302,13 @@ pub async fn list_keys(
             .map_err(|e| FieldError::new("owner_email", e.message))?;
         let owner = match store.get_user_auth(&email).await {
             Ok(found) => found.user.id,
-            Err(tollgate_store::Error::NotFound) => {
-                return Ok(KeyPage {
-                    keys: Vec::new(),
-                    next: None,
-                    now,
-                });
-            }
+            Err(tollgate_store::Error::NotFound) => UserId::new(),
             Err(e) => return Err(e.into()),
         };
-        if user.is_some_and(|u| u != owner) {
-            return Ok(KeyPage {
-                keys: Vec::new(),
-                next: None,
-                now,
-            });
-        }
-        user = Some(owner);
+        user = match user {
+            Some(u) if u != owner => Some(UserId::new()),
+            _ => Some(owner),
+        };
     }
     let mut query = KeyQuery {
         limit: limit + 1,
