@@ -10,7 +10,7 @@
 use crate::balance::DeploymentState;
 use crate::providers::{self, ClientRequest, Endpoint, ProviderError, Target};
 use crate::proxy::{Failure, Picker, failure_status, ms, read_body, send};
-use crate::routes::{DeploymentEntry, Resolved, RouteTable};
+use crate::routes::{DeploymentEntry, Resolved, RouteEntry, RouteTable};
 use crate::secrets::SecretKey;
 use crate::snapshot::{Secrets, route_entry};
 use crate::{StartError, upstream_client};
@@ -90,13 +90,20 @@ impl Prober {
         // Built-in prices: a test is not charged, so overrides are not read.
         let prices = PriceTable::builtin();
         let fresh = |_| Arc::new(DeploymentState::default());
+        let own = Arc::new(route_entry(tested.clone(), &mut secrets, &prices, fresh).await);
+        // The instance's routes, for the alias's target and the fallbacks; the tested one (also
+        // among them) shares its deployments rather than being built again.
         let mut entries = Vec::new();
         for r in routes {
-            if r.instance.as_deref().is_none_or(|i| i == instance) {
+            if r.id == tested.id {
+                entries.push(RouteEntry {
+                    route: r,
+                    deployments: own.deployments.clone(),
+                });
+            } else if r.instance.as_deref().is_none_or(|i| i == instance) {
                 entries.push(route_entry(r, &mut secrets, &prices, fresh).await);
             }
         }
-        let own = Arc::new(route_entry(tested.clone(), &mut secrets, &prices, fresh).await);
         let table = RouteTable::build(entries, instance);
         let headers = header_map(tested);
         let mut report = RouteTest {
